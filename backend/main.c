@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* main.c - the usernat daemon: options, transport, event loop
+ *
+ * DOC: Theory of operation
+ *
+ * One thread, one epoll loop (loop.c).  The loop watches the transport's
+ * descriptors, the stack instance's single descriptor (usernat_fd(), behind
+ * which sit all NAT sockets and timers) and a signalfd.  Frames from the
+ * transport go straight into usernat_input(); frames from the stack go
+ * straight to the transport's send().
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "backend/loop.h"
+#include "backend/transport.h"
+#include "stack/usernat.h"
+
+struct daemon {
+	struct loop loop;
+	struct usernat_config *cfg;
+	struct usernat *un;
+	struct transport *tr;
+	struct loop_watch un_w;
+	struct loop_watch sig_w;
+	int log_level;
+	char *cfg_err;		/* first option error */
+	const char *cfg_err_opt;
+};
+
+static int log_level = USERNAT_LOG_INFO;
+
+static void log_handler(const gchar *domain, GLogLevelFlags level,
+			const gchar *msg, gpointer data)
+{
+	const char *tag = "";
+	int lvl;
+
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) {
+		lvl = USERNAT_LOG_ERROR;
+		tag = "error: ";
+	} else if (level & G_LOG_LEVEL_WARNING) {
+		lvl = USERNAT_LOG_WARNING;
+		tag = "warning: ";
+	} else if (level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)) {
+		lvl = USERNAT_LOG_INFO;
+	} else {
+		lvl = USERNAT_LOG_DEBUG;
+		tag = "debug: ";
+	}
+	if (lvl > log_level)
+		return;
+	fprintf(stderr, "usernat: %s%s\n", tag, msg);
+}
+
+/* Every stack option is passed by name to usernat_config_set() */
+static gboolean opt_cfg(const gchar *name, const gchar *value, gpointer data,
+			GError **error)
+{
+	struct daemon *d = data;
+	char *err = NULL;
+
+	while (*name == '-')
+		name++;
+	if (usernat_config_set(d->cfg, name, value, &err)) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--%s", err ? err : name);
+		free(err);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gchar *opt_vde, *opt_socket;
+static gboolean opt_version;
+
+static const GOptionEntry transport_entries[] = {
+	{ "vde", 'V', 0, G_OPTION_ARG_STRING, &opt_vde,
+	  "Join or host the VDE network at URL (switch://DIR, vde://DIR, "
+	  "ptp://PATH, tap://IFNAME, vxvde://...)", "URL" },
+	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
+	  "Listen for QEMU -netdev stream on unix socket PATH", "PATH" },
+	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
+	  "Print the version and exit", NULL },
+	{ NULL }
+};
+
+#define CFG_OPT(long_, short_, desc, arg)                                     \
+	{ long_, short_, 0, G_OPTION_ARG_CALLBACK, (void *)opt_cfg, desc, arg }
+#define CFG_FLAG(long_, desc)                                                 \
+	{ long_, 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,              \
+	  (void *)opt_cfg, desc, NULL }
+
+static const GOptionEntry net_entries[] = {
+	CFG_OPT("net", 'n', "Guest network (default 10.0.2.0/24)",
+		"ADDR/PREFIX"),
+	CFG_OPT("gateway", 'g', "Gateway address; reaches the host "
+		"(default: network's .2)", "ADDR"),
+	CFG_OPT("host", 0, "Same as --gateway (QEMU's name)", "ADDR"),
+	CFG_OPT("dns", 'D', "DNS forwarder address (default: network's .3)",
+		"ADDR"),
+	CFG_OPT("mtu", 'm', "MTU for guests, 576-65520 (default 1500)", "N"),
+	CFG_OPT("mac", 0, "Gateway MAC address (default 52:55:0a:00:02:02)",
+		"MAC"),
+	CFG_FLAG("no-map-host-loopback", "The gateway address does not reach "
+		 "the host's loopback"),
+	CFG_OPT("log-level", 'l', "error, warning, info (default) or debug",
+		"LEVEL"),
+	{ NULL }
+};
+
+static const GOptionEntry dhcp_entries[] = {
+	CFG_OPT("dhcp-start", 0, "First address to lease (default: .15)",
+		"ADDR"),
+	CFG_OPT("dhcp-end", 0, "Last address to lease (default: last in "
+		"network)", "ADDR"),
+	CFG_OPT("dhcp-host", 0, "Static lease, repeatable", "MAC,IP[,NAME]"),
+	CFG_OPT("domain", 0, "Domain name for guests (option 15)", "NAME"),
+	CFG_OPT("dns-search", 0, "Domain search list (option 119)",
+		"D1,D2,..."),
+	CFG_OPT("hostname", 0, "Host name for guests without a static one",
+		"NAME"),
+	CFG_OPT("lease-time", 0, "Lease time in seconds (default 86400)",
+		"SECS"),
+	CFG_FLAG("no-dhcp", "Do not serve DHCP"),
+	{ NULL }
+};
+
+static void out_to_transport(void *opaque, const void *frame, size_t len)
+{
+	struct daemon *d = opaque;
+
+	d->tr->send(d->tr, frame, len);
+}
+
+static void in_to_stack(void *opaque, const void *frame, size_t len)
+{
+	struct daemon *d = opaque;
+
+	usernat_input(d->un, frame, len);
+}
+
+static void un_ready(struct loop_watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, un_w);
+
+	usernat_service(d->un);
+}
+
+static void log_stat(void *opaque, const char *name, uint64_t v)
+{
+	if (v)
+		g_message("stat %s %" G_GUINT64_FORMAT, name, v);
+}
+
+static void sig_ready(struct loop_watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, sig_w);
+	struct signalfd_siginfo si;
+
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGUSR1) {
+		usernat_stats_foreach(d->un, log_stat, NULL);
+		g_message("stat tx_drops %" G_GUINT64_FORMAT, d->tr->tx_drops);
+		return;
+	}
+	g_message("signal %d, exiting", si.ssi_signo);
+	d->loop.quit = true;
+}
+
+/** default_switch() - Per-user default switch directory */
+static char *default_switch(void)
+{
+	const char *rt = g_getenv("XDG_RUNTIME_DIR");
+
+	if (rt && *rt)
+		return g_strdup_printf("switch://%s/usernat.switch", rt);
+	return g_strdup_printf("switch:///tmp/usernat-%u.switch",
+			       (unsigned)getuid());
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, sig_ready);
+}
+
+static int parse_options(struct daemon *d, int *argc, char ***argv)
+{
+	GOptionContext *ctx;
+	GOptionGroup *g;
+	GError *err = NULL;
+	int ret = 0;
+
+	ctx = g_option_context_new("- user-mode NAT network for virtual "
+				   "machines");
+	g_option_context_set_summary(ctx,
+		"Give guests of QEMU (or any VDE program) a NATed network with "
+		"DHCP, DNS\nand the host's loopback behind the gateway, with "
+		"no root and no tap device.\nWith no transport option, usernat "
+		"hosts a VDE switch at a per-user path.");
+	g_option_context_set_description(ctx,
+		"Examples:\n"
+		"  usernat --socket /tmp/un.sock\n"
+		"  qemu-system-x86_64 ... -netdev stream,id=n0,server=off,"
+		"addr.type=unix,addr.path=/tmp/un.sock \\\n"
+		"      -device virtio-net-pci,netdev=n0\n\n"
+		"  usernat --vde switch:///tmp/sw\n"
+		"  qemu-system-x86_64 ... -netdev vde,id=n0,sock=vde:///tmp/sw "
+		"-device virtio-net-pci,netdev=n0\n\n"
+		"Signals: SIGUSR1 logs the counters; SIGINT/SIGTERM exit.\n"
+		"Exit status: 0 after a signal, 1 on a run-time failure, 2 on "
+		"bad options.\n");
+	g_option_context_add_main_entries(ctx, transport_entries, NULL);
+	g = g_option_group_new("network", "Network options:",
+			       "Show network options", d, NULL);
+	g_option_group_add_entries(g, net_entries);
+	g_option_context_add_group(ctx, g);
+	g = g_option_group_new("dhcp", "DHCP options:", "Show DHCP options", d,
+			       NULL);
+	g_option_group_add_entries(g, dhcp_entries);
+	g_option_context_add_group(ctx, g);
+
+	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+		fprintf(stderr, "usernat: %s\nTry 'usernat --help'.\n",
+			err->message);
+		g_error_free(err);
+		ret = -1;
+	} else if (*argc > 1) {
+		fprintf(stderr, "usernat: unexpected argument '%s'\n"
+			"Try 'usernat --help'.\n", (*argv)[1]);
+		ret = -1;
+	} else if (opt_vde && opt_socket) {
+		fprintf(stderr, "usernat: give one of --vde and --socket\n");
+		ret = -1;
+	}
+	g_option_context_free(ctx);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	char *err = NULL, *url = NULL;
+	size_t max_frame;
+	int ret = 0;
+
+	g_log_set_default_handler(log_handler, NULL);
+	d.cfg = usernat_config_new();
+	if (parse_options(&d, &argc, &argv)) {
+		usernat_config_free(d.cfg);
+		return 2;
+	}
+	if (opt_version) {
+		printf("usernat %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	d.un = usernat_new(d.cfg, out_to_transport, &d, &err);
+	if (!d.un) {
+		fprintf(stderr, "usernat: %s\n", err ? err : "cannot start");
+		free(err);
+		usernat_config_free(d.cfg);
+		return 2;
+	}
+	log_level = usernat_config_log_level(d.cfg);
+	if (loop_init(&d.loop) || setup_signals(&d) ||
+	    loop_add(&d.loop, &d.un_w, usernat_fd(d.un), EPOLLIN, un_ready)) {
+		fprintf(stderr, "usernat: cannot set up event loop: %s\n",
+			strerror(errno));
+		return 1;
+	}
+
+	max_frame = 14 + 4 + usernat_config_mtu(d.cfg);
+	if (opt_socket) {
+		d.tr = stream_transport_open(&d.loop, opt_socket, max_frame,
+					     &err);
+	} else {
+		url = opt_vde ? g_strdup(opt_vde) : default_switch();
+		d.tr = vde_transport_open(&d.loop, url, max_frame, &err);
+	}
+	if (!d.tr) {
+		fprintf(stderr, "usernat: %s\n", err);
+		g_free(err);
+		ret = 1;
+		goto out;
+	}
+	d.tr->to_stack = in_to_stack;
+	d.tr->to_stack_opaque = &d;
+
+	g_message("ready on %s", d.tr->where);
+	if (d.tr->qemu_args) {
+		printf("Connect QEMU with:\n  %s\n", d.tr->qemu_args);
+		fflush(stdout);
+	}
+	while (!d.loop.quit)
+		if (loop_run_once(&d.loop, -1) < 0)
+			break;
+
+	d.tr->free(d.tr);
+out:
+	usernat_free(d.un);
+	usernat_config_free(d.cfg);
+	loop_fini(&d.loop);
+	g_free(url);
+	g_free(opt_vde);
+	g_free(opt_socket);
+	return ret;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * transport.h - how guest frames reach the daemon
+ *
+ * A transport delivers each guest frame to ->to_stack and carries frames
+ * from the stack with ->send.  The stack never learns which transport is in
+ * use.
+ */
+#ifndef UN_TRANSPORT_H
+#define UN_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct transport {
+	void (*send)(struct transport *t, const void *frame, size_t len);
+	void (*free)(struct transport *t);
+	/* set by the daemon before any frame flows */
+	void (*to_stack)(void *opaque, const void *frame, size_t len);
+	void *to_stack_opaque;
+	char *qemu_args;	/* what to give QEMU to connect, owned */
+	char *where;		/* human-readable description, owned */
+	uint64_t tx_drops;	/* frames toward guests that didn't fit */
+};
+
+struct transport *vde_transport_open(struct loop *l, const char *url,
+				     size_t max_frame, char **err);
+struct transport *stream_transport_open(struct loop *l, const char *path,
+					size_t max_frame, char **err);
+
+#endif

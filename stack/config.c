@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* config.c - instance configuration: one option parser for every front end
+ *
+ * The daemon's command line, the VDE plugin's URL options and embedders all
+ * set options by name through usernat_config_set(), so each option is parsed
+ * and validated in exactly one place.  Values that depend on others (the
+ * gateway defaults to the network's .2, and so on) are derived at the end,
+ * in un_config_finish(), so options may come in any order.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack.h"
+
+static const char config_help[] =
+	"net=ADDR/PREFIX        guest network (default 10.0.2.0/24)\n"
+	"gateway=ADDR           gateway address, reaches the host (default .2)\n"
+	"dns=ADDR               DNS forwarder address (default .3)\n"
+	"dhcp-start=ADDR        first DHCP address (default .15)\n"
+	"dhcp-end=ADDR          last DHCP address (default: last in network)\n"
+	"mtu=N                  MTU given to guests (576-65520, default 1500)\n"
+	"mac=MAC                gateway MAC address (default 52:55:0a:00:02:02)\n"
+	"domain=NAME            DHCP domain name (option 15)\n"
+	"dns-search=D1,D2,...   DHCP domain search list (option 119)\n"
+	"hostname=NAME          DHCP host name for guests without a static one\n"
+	"lease-time=SECS        DHCP lease time (default 86400)\n"
+	"dhcp-host=MAC,IP[,NAME] static DHCP lease (repeatable)\n"
+	"no-dhcp                do not serve DHCP\n"
+	"no-map-host-loopback   the gateway address does not reach host loopback\n"
+	"log-level=LEVEL        error, warning, info (default) or debug\n";
+
+const char *usernat_config_help(void)
+{
+	return config_help;
+}
+
+unsigned int usernat_config_mtu(const struct usernat_config *cfg)
+{
+	return cfg->mtu;
+}
+
+int usernat_config_log_level(const struct usernat_config *cfg)
+{
+	return cfg->log_level;
+}
+
+static int set_err(char **err, int ret, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static int set_err(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		if (vasprintf(err, fmt, ap) < 0)
+			*err = NULL;
+		va_end(ap);
+	}
+	return ret;
+}
+
+/**
+ * usernat_config_new() - A configuration with QEMU -netdev user defaults
+ * Return: new configuration, free with usernat_config_free()
+ */
+struct usernat_config *usernat_config_new(void)
+{
+	struct usernat_config *cfg = g_new0(struct usernat_config, 1);
+	static const uint8_t mac[ETH_ALEN] = { 0x52, 0x55, 0x0a, 0x00, 0x02,
+					       0x02 };
+
+	cfg->net = htonl(0x0a000200);		/* 10.0.2.0/24, as QEMU */
+	cfg->prefix = 24;
+	cfg->mask = htonl(0xffffff00);
+	cfg->mtu = 1500;
+	memcpy(cfg->mac, mac, ETH_ALEN);
+	cfg->dhcp = true;
+	cfg->map_host_loopback = true;
+	cfg->lease_time = 86400;
+	cfg->log_level = USERNAT_LOG_INFO;
+	cfg->dhcp_hosts = g_array_new(FALSE, TRUE, sizeof(struct un_dhcp_host));
+	return cfg;
+}
+
+void un_config_clear(struct usernat_config *cfg)
+{
+	if (cfg->dhcp_hosts)
+		g_array_free(cfg->dhcp_hosts, TRUE);
+	cfg->dhcp_hosts = NULL;
+}
+
+void usernat_config_free(struct usernat_config *cfg)
+{
+	if (!cfg)
+		return;
+	un_config_clear(cfg);
+	g_free(cfg);
+}
+
+/** un_config_copy() - Deep copy of @src into @dst; Return: 0 */
+int un_config_copy(struct usernat_config *dst, const struct usernat_config *src)
+{
+	*dst = *src;
+	dst->dhcp_hosts = g_array_new(FALSE, TRUE, sizeof(struct un_dhcp_host));
+	g_array_append_vals(dst->dhcp_hosts, src->dhcp_hosts->data,
+			    src->dhcp_hosts->len);
+	return 0;
+}
+
+static int parse_ip4(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = a.s_addr;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max,
+		      unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[ETH_ALEN])
+{
+	unsigned int b[ETH_ALEN];
+	char tail;
+	int i;
+
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+			 &b[3], &b[4], &b[5], &tail) != 6)
+		return -1;
+	if (strlen(s) != 17)
+		return -1;
+	for (i = 0; i < ETH_ALEN; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static int parse_net(struct usernat_config *cfg, const char *v, char **err)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = v ? strchr(v, '/') : NULL;
+	unsigned long prefix = 24;
+	uint32_t a, mask;
+
+	if (!v)
+		return set_err(err, -EINVAL, "net: needs ADDR/PREFIX");
+	if (slash) {
+		if ((size_t)(slash - v) >= sizeof(addr) ||
+		    parse_uint(slash + 1, 8, 30, &prefix))
+			return set_err(err, -EINVAL,
+				       "net: '%s': prefix must be 8 to 30", v);
+		memcpy(addr, v, (size_t)(slash - v));
+		addr[slash - v] = 0;
+	} else {
+		if (strlen(v) >= sizeof(addr))
+			return set_err(err, -EINVAL, "net: bad address '%s'", v);
+		strcpy(addr, v);
+	}
+	if (parse_ip4(addr, &a))
+		return set_err(err, -EINVAL, "net: bad address '%s'", v);
+	mask = htonl((uint32_t)(0xffffffffULL << (32 - prefix)));
+	cfg->net = a & mask;
+	cfg->mask = mask;
+	cfg->prefix = (int)prefix;
+	return 0;
+}
+
+static int parse_dhcp_host(struct usernat_config *cfg, const char *v,
+			   char **err)
+{
+	struct un_dhcp_host h = { 0 };
+	char **f;
+	int ret = 0;
+	guint n;
+
+	if (!v)
+		return set_err(err, -EINVAL, "dhcp-host: needs MAC,IP[,NAME]");
+	f = g_strsplit(v, ",", 4);
+	n = g_strv_length(f);
+	if (n < 2 || n > 3 || parse_mac(f[0], h.mac) || parse_ip4(f[1], &h.ip)) {
+		ret = set_err(err, -EINVAL,
+			      "dhcp-host: '%s': expected MAC,IP[,NAME]", v);
+	} else if (n == 3 && (strlen(f[2]) >= sizeof(h.name) || !*f[2])) {
+		ret = set_err(err, -EINVAL, "dhcp-host: bad name in '%s'", v);
+	} else {
+		if (n == 3)
+			strcpy(h.name, f[2]);
+		g_array_append_val(cfg->dhcp_hosts, h);
+	}
+	g_strfreev(f);
+	return ret;
+}
+
+static int parse_log_level(const char *v, int *level)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+		{ "error", USERNAT_LOG_ERROR },	{ "warning", USERNAT_LOG_WARNING },
+		{ "warn", USERNAT_LOG_WARNING }, { "info", USERNAT_LOG_INFO },
+		{ "debug", USERNAT_LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; v && i < G_N_ELEMENTS(levels); i++) {
+		if (!strcmp(v, levels[i].name)) {
+			*level = levels[i].level;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int set_string(char *dst, size_t size, const char *key, const char *v,
+		      char **err)
+{
+	if (!v || strlen(v) >= size)
+		return set_err(err, -EINVAL, "%s: value missing or longer "
+			       "than %zu characters", key, size - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_addr(uint32_t *dst, bool *given, const char *key, const char *v,
+		    char **err)
+{
+	if (parse_ip4(v, dst))
+		return set_err(err, -EINVAL, "%s: bad IPv4 address '%s'", key,
+			       v ? v : "");
+	*given = true;
+	return 0;
+}
+
+/**
+ * usernat_config_set() - Set option @key to @value (see usernat.h)
+ */
+int usernat_config_set(struct usernat_config *cfg, const char *key,
+		       const char *v, char **err)
+{
+	unsigned long n;
+
+	if (err)
+		*err = NULL;
+	g_return_val_if_fail(cfg && key, -EINVAL);
+
+	if (!strcmp(key, "net"))
+		return parse_net(cfg, v, err);
+	if (!strcmp(key, "gateway") || !strcmp(key, "host"))
+		return set_addr(&cfg->gw, &cfg->gw_set, key, v, err);
+	if (!strcmp(key, "dns"))
+		return set_addr(&cfg->dns, &cfg->dns_set, key, v, err);
+	if (!strcmp(key, "dhcp-start"))
+		return set_addr(&cfg->dhcp_start, &cfg->start_set, key, v, err);
+	if (!strcmp(key, "dhcp-end"))
+		return set_addr(&cfg->dhcp_end, &cfg->end_set, key, v, err);
+	if (!strcmp(key, "mtu")) {
+		if (parse_uint(v, 576, 65520, &n))
+			return set_err(err, -EINVAL,
+				       "mtu: must be a number from 576 to 65520");
+		cfg->mtu = (unsigned int)n;
+		return 0;
+	}
+	if (!strcmp(key, "mac")) {
+		if (parse_mac(v, cfg->mac) || (cfg->mac[0] & 1))
+			return set_err(err, -EINVAL, "mac: bad unicast MAC "
+				       "address '%s'", v ? v : "");
+		return 0;
+	}
+	if (!strcmp(key, "domain"))
+		return set_string(cfg->domain, sizeof(cfg->domain), key, v, err);
+	if (!strcmp(key, "dns-search"))
+		return set_string(cfg->search, sizeof(cfg->search), key, v, err);
+	if (!strcmp(key, "hostname"))
+		return set_string(cfg->hostname, sizeof(cfg->hostname), key, v,
+				  err);
+	if (!strcmp(key, "lease-time")) {
+		if (parse_uint(v, 60, 0x7fffffff, &n))
+			return set_err(err, -EINVAL, "lease-time: must be a "
+				       "number of seconds, at least 60");
+		cfg->lease_time = (uint32_t)n;
+		return 0;
+	}
+	if (!strcmp(key, "dhcp-host"))
+		return parse_dhcp_host(cfg, v, err);
+	if (!strcmp(key, "no-dhcp") || !strcmp(key, "no-map-host-loopback")) {
+		if (v && *v)
+			return set_err(err, -EINVAL, "%s takes no value", key);
+		if (key[3] == 'd')
+			cfg->dhcp = false;
+		else
+			cfg->map_host_loopback = false;
+		return 0;
+	}
+	if (!strcmp(key, "log-level")) {
+		if (parse_log_level(v, &cfg->log_level))
+			return set_err(err, -EINVAL, "log-level: '%s': use error, "
+				       "warning, info or debug", v ? v : "");
+		return 0;
+	}
+	return set_err(err, -ENOENT, "unknown option '%s'", key);
+}
+
+static bool host_addr_ok(const struct usernat_config *cfg, uint32_t a)
+{
+	uint32_t bcast = cfg->net | ~cfg->mask;
+
+	return (a & cfg->mask) == cfg->net && a != cfg->net && a != bcast;
+}
+
+/**
+ * un_config_finish() - Derive defaults from the network, check consistency
+ * Return: 0, or -EINVAL with *@err set
+ */
+int un_config_finish(struct usernat_config *cfg, char **err)
+{
+	uint32_t net = ntohl(cfg->net), bcast = net | ~ntohl(cfg->mask);
+	char a[16];
+	guint i;
+
+	if (!cfg->gw_set)
+		cfg->gw = htonl(net + 2);
+	if (!cfg->dns_set)
+		cfg->dns = htonl(net + 3);
+	if (!cfg->start_set)
+		cfg->dhcp_start = htonl(net + 15 < bcast ? net + 15 : net + 4);
+	if (!cfg->end_set)
+		cfg->dhcp_end = htonl(bcast - 1);
+
+	if (!host_addr_ok(cfg, cfg->gw))
+		return set_err(err, -EINVAL, "gateway %s is not a host address "
+			       "in the network", un_ip4_str(cfg->gw, a));
+	if (!host_addr_ok(cfg, cfg->dns))
+		return set_err(err, -EINVAL, "dns %s is not a host address in "
+			       "the network", un_ip4_str(cfg->dns, a));
+	if (!host_addr_ok(cfg, cfg->dhcp_start) ||
+	    !host_addr_ok(cfg, cfg->dhcp_end) ||
+	    ntohl(cfg->dhcp_start) > ntohl(cfg->dhcp_end))
+		return set_err(err, -EINVAL, "DHCP range must lie inside the "
+			       "network, start before end");
+	for (i = 0; i < cfg->dhcp_hosts->len; i++) {
+		struct un_dhcp_host *h =
+			&g_array_index(cfg->dhcp_hosts, struct un_dhcp_host, i);
+
+		if (!host_addr_ok(cfg, h->ip) || h->ip == cfg->gw ||
+		    h->ip == cfg->dns)
+			return set_err(err, -EINVAL, "dhcp-host address %s is "
+				       "not a free host address in the network",
+				       un_ip4_str(h->ip, a));
+	}
+	return 0;
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* stack.c - the usernat instance: lifetime, event dispatch, shared helpers
+ *
+ * DOC: Theory of operation
+ *
+ * An instance is driven from two sides.  Guest frames arrive through
+ * usernat_input() and are parsed layer by layer (eth.c, arp.c, ip4.c, then
+ * icmp.c, udp.c, tcp.c); replies and NAT traffic are built in un->obuf and
+ * handed to the embedder's output callback, synchronously.  Host-side events
+ * (NAT sockets, timers) are registered in the instance's own epoll set,
+ * un->epfd, which is the single descriptor the embedder polls; each event
+ * carries a union un_ref naming the module and the object it belongs to, so
+ * dispatch is a switch and an index, never a scan over all sockets.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stack.h"
+
+static const char *const counter_names[UN_CTR_MAX] = {
+#define UN_CTR_NAME(n, d) #n,
+	UN_COUNTERS(UN_CTR_NAME)
+#undef UN_CTR_NAME
+};
+
+#define UN_TICK_MS 1000
+
+void un_log(const struct usernat *un, int level, const char *fmt, ...)
+{
+	GLogLevelFlags gl;
+	va_list ap;
+
+	if (level > un->log_level)
+		return;
+	switch (level) {
+	case USERNAT_LOG_ERROR:
+		gl = G_LOG_LEVEL_CRITICAL;	/* G_LOG_LEVEL_ERROR aborts */
+		break;
+	case USERNAT_LOG_WARNING:
+		gl = G_LOG_LEVEL_WARNING;
+		break;
+	case USERNAT_LOG_INFO:
+		gl = G_LOG_LEVEL_INFO;
+		break;
+	default:
+		gl = G_LOG_LEVEL_DEBUG;
+		break;
+	}
+	va_start(ap, fmt);
+	g_logv("usernat", gl, fmt, ap);
+	va_end(ap);
+}
+
+int64_t un_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *un_ip4_str(uint32_t addr, char buf[16])
+{
+	struct in_addr a = { .s_addr = addr };
+
+	return inet_ntop(AF_INET, &a, buf, 16);
+}
+
+const char *un_mac_str(const uint8_t *m, char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+	return buf;
+}
+
+int un_epoll_add(struct usernat *un, int fd, uint32_t events,
+		 enum un_ep_type type, uint32_t idx)
+{
+	union un_ref ref = { .type = type, .idx = idx };
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	return epoll_ctl(un->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int un_epoll_mod(struct usernat *un, int fd, uint32_t events,
+		 enum un_ep_type type, uint32_t idx)
+{
+	union un_ref ref = { .type = type, .idx = idx };
+	struct epoll_event ev = { .events = events, .data.u64 = ref.u64 };
+
+	return epoll_ctl(un->epfd, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
+}
+
+void un_epoll_del(struct usernat *un, int fd)
+{
+	epoll_ctl(un->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/**
+ * un_guest_learn() - Record that @ip is at @mac (ARP, DHCP)
+ *
+ * Allocates only when a new address appears, never for a known one.
+ */
+void un_guest_learn(struct usernat *un, const uint8_t *mac, uint32_t ip)
+{
+	struct un_guest *g;
+	char a[16], m[18];
+
+	if (!un_in_net(un, ip) || un_is_ours(un, ip) || (mac[0] & 1))
+		return;
+	g = g_hash_table_lookup(un->guests, GUINT_TO_POINTER(ip));
+	if (g) {
+		if (!memcmp(g->mac, mac, ETH_ALEN))
+			return;
+		un_info(un, "neighbour %s moved to %s", un_ip4_str(ip, a),
+			un_mac_str(mac, m));
+		memcpy(g->mac, mac, ETH_ALEN);
+		return;
+	}
+	if (g_hash_table_size(un->guests) >= 4096)
+		return;		/* bounded: a guest can't fill our memory */
+	g = g_new(struct un_guest, 1);
+	memcpy(g->mac, mac, ETH_ALEN);
+	g->ip = ip;
+	g_hash_table_insert(un->guests, GUINT_TO_POINTER(ip), g);
+	un_debug(un, "neighbour %s at %s", un_ip4_str(ip, a),
+		 un_mac_str(mac, m));
+}
+
+const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip)
+{
+	return g_hash_table_lookup(un->guests, GUINT_TO_POINTER(ip));
+}
+
+/** un_out_frame() - Hand the frame at un->obuf to the output callback */
+void un_out_frame(struct usernat *un, size_t len)
+{
+	un->ctr[UN_CTR_frames_out]++;
+	un->ctr[UN_CTR_bytes_out] += len;
+	un->out(un->opaque, un->obuf, len);
+}
+
+static int timer_setup(struct usernat *un)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = UN_TICK_MS * 1000000L % 1000000000L,
+				 .tv_sec = UN_TICK_MS / 1000 },
+	};
+
+	its.it_value = its.it_interval;
+	un->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (un->timerfd < 0)
+		return -errno;
+	if (timerfd_settime(un->timerfd, 0, &its, NULL))
+		return -errno;
+	return un_epoll_add(un, un->timerfd, EPOLLIN, UN_EP_TIMER, 0);
+}
+
+/**
+ * usernat_new() - Create an instance (see usernat.h)
+ * Return: instance, or NULL with *@err set to a message the caller frees
+ */
+struct usernat *usernat_new(const struct usernat_config *cfg,
+			    usernat_output_fn out, void *opaque, char **err)
+{
+	struct usernat *un;
+	int ret;
+
+	if (err)
+		*err = NULL;
+	g_return_val_if_fail(cfg && out, NULL);
+
+	un = g_malloc0(sizeof(*un));
+	un->epfd = un->timerfd = -1;
+	un_config_copy(&un->cfg, cfg);
+	if (un_config_finish(&un->cfg, err))
+		goto fail;
+	un->out = out;
+	un->opaque = opaque;
+	un->log_level = un->cfg.log_level;
+	un->guests = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+					   g_free);
+	un->last_defend_ms = -100000;
+
+	un->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (un->epfd < 0 || (ret = timer_setup(un)) < 0) {
+		if (err)
+			*err = g_strdup_printf("cannot set up event loop: %s",
+					       strerror(errno));
+		goto fail;
+	}
+	if (un->cfg.dhcp && (ret = dhcp_init(un)) < 0) {
+		if (err)
+			*err = g_strdup_printf("cannot set up DHCP: %s",
+					       strerror(-ret));
+		goto fail;
+	}
+	return un;
+fail:
+	usernat_free(un);
+	return NULL;
+}
+
+void usernat_free(struct usernat *un)
+{
+	if (!un)
+		return;
+	dhcp_cleanup(un);
+	if (un->timerfd >= 0)
+		close(un->timerfd);
+	if (un->epfd >= 0)
+		close(un->epfd);
+	if (un->guests)
+		g_hash_table_destroy(un->guests);
+	un_config_clear(&un->cfg);
+	g_free(un);
+}
+
+int usernat_fd(const struct usernat *un)
+{
+	return un->epfd;
+}
+
+void usernat_input(struct usernat *un, const void *frame, size_t len)
+{
+	un->ctr[UN_CTR_frames_in]++;
+	un->ctr[UN_CTR_bytes_in] += len;
+	eth_from_guest(un, frame, len);
+}
+
+static void timer_tick(struct usernat *un)
+{
+	uint64_t expirations;
+
+	if (read(un->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+}
+
+/**
+ * usernat_service() - Dispatch ready host-side events, without blocking
+ *
+ * Handles at most one batch of events per call, so a busy instance can't
+ * starve the embedder's other work; the epoll fd stays readable if more is
+ * pending.
+ */
+void usernat_service(struct usernat *un)
+{
+	struct epoll_event ev[64];
+	int n, i;
+
+	n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), 0);
+	for (i = 0; i < n; i++) {
+		union un_ref ref = { .u64 = ev[i].data.u64 };
+
+		switch (ref.type) {
+		case UN_EP_TIMER:
+			timer_tick(un);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void usernat_stats_foreach(const struct usernat *un,
+			   void (*fn)(void *, const char *, uint64_t),
+			   void *opaque)
+{
+	int i;
+
+	for (i = 0; i < UN_CTR_MAX; i++)
+		fn(opaque, counter_names[i], un->ctr[i]);
+}
+
+uint64_t usernat_stat(const struct usernat *un, const char *name)
+{
+	int i;
+
+	for (i = 0; i < UN_CTR_MAX; i++)
+		if (!strcmp(counter_names[i], name))
+			return un->ctr[i];
+	return 0;
+}
+
+void usernat_set_log_level(struct usernat *un, int level)
+{
+	un->log_level = level;
+}

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * stack.h - internals shared by the protocol modules of one instance
+ *
+ * Conventions for all of stack/:
+ * - IPv4 addresses are uint32_t in network byte order everywhere (as on the
+ *   wire); ports likewise are uint16_t in network order unless named _h.
+ * - Nothing here is global: everything hangs off struct usernat, so several
+ *   instances can share a process (the VDE plugin runs inside QEMU).
+ * - Frames toward guests are built in un->obuf, one at a time, and handed to
+ *   the output callback before the next one is built: no allocation per
+ *   packet.
+ * - Nothing here exits or aborts: errors are returned, counted and logged.
+ */
+#ifndef UN_STACK_H
+#define UN_STACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "usernat.h"
+#include "pkt.h"
+#include "wire/eth.h"
+
+/* Counters: frames, and drops by reason.  X(name, description) */
+#define UN_COUNTERS(X)							\
+	X(frames_in, "frames received from guests")			\
+	X(frames_out, "frames sent toward guests")			\
+	X(bytes_in, "bytes received from guests")			\
+	X(bytes_out, "bytes sent toward guests")			\
+	X(not_for_us, "frames for another station (ignored)")		\
+	X(arp_requests, "ARP requests answered")			\
+	X(arp_defended, "gratuitous ARPs for our addresses defended")	\
+	X(icmp_echo_gw, "echo requests answered by the gateway")	\
+	X(dhcp_discover, "DHCPDISCOVER received")			\
+	X(dhcp_request, "DHCPREQUEST received")			\
+	X(dhcp_ack, "DHCPACK sent")					\
+	X(dhcp_nak, "DHCPNAK sent")					\
+	X(dhcp_release, "DHCPRELEASE received")			\
+	X(dhcp_decline, "DHCPDECLINE received")			\
+	X(dhcp_inform, "DHCPINFORM received")				\
+	X(dhcp_pool_full, "DHCP requests with no address to give")	\
+	X(drop_eth_short, "dropped: frame shorter than Ethernet header")	\
+	X(drop_eth_src, "dropped: multicast or zero source MAC")	\
+	X(drop_oversize, "dropped: frame larger than the MTU allows")	\
+	X(drop_ethertype, "dropped: unsupported ethertype")		\
+	X(drop_arp_malformed, "dropped: malformed ARP")			\
+	X(drop_ip_short, "dropped: truncated IPv4 header")		\
+	X(drop_ip_version, "dropped: bad IP version")			\
+	X(drop_ip_hdrlen, "dropped: bad IPv4 header length")		\
+	X(drop_ip_totlen, "dropped: IPv4 total length exceeds frame")	\
+	X(drop_ip_csum, "dropped: bad IPv4 header checksum")		\
+	X(drop_ip_frag, "dropped: IPv4 fragment")			\
+	X(drop_ip_src, "dropped: bad IPv4 source address")		\
+	X(drop_ip_dst, "dropped: IPv4 destination not routable")	\
+	X(drop_ip_proto, "dropped: unsupported IP protocol")		\
+	X(drop_ip_ttl, "dropped: TTL expired")				\
+	X(drop_icmp_short, "dropped: truncated ICMP")			\
+	X(drop_icmp_csum, "dropped: bad ICMP checksum")		\
+	X(drop_icmp_type, "dropped: unsupported ICMP type")		\
+	X(drop_udp_short, "dropped: truncated UDP")			\
+	X(drop_udp_csum, "dropped: bad UDP checksum")			\
+	X(drop_udp_bcast, "dropped: broadcast/multicast UDP")		\
+	X(drop_udp_port, "dropped: UDP to a port with no service")	\
+	X(drop_tcp_short, "dropped: truncated or malformed TCP")	\
+	X(drop_tcp_csum, "dropped: bad TCP checksum")			\
+	X(drop_tcp_nat, "dropped: TCP (NAT not available)")		\
+	X(drop_dhcp_malformed, "dropped: malformed DHCP message")	\
+	X(drop_ip6, "dropped: IPv6 (not supported yet)")
+
+enum un_counter {
+#define UN_CTR_ENUM(n, d) UN_CTR_##n,
+	UN_COUNTERS(UN_CTR_ENUM)
+#undef UN_CTR_ENUM
+	UN_CTR_MAX
+};
+
+#define UN_COUNT(un, name)	((un)->ctr[UN_CTR_##name]++)
+
+/* What an epoll event belongs to: type and index packed in epoll_data.u64 */
+enum un_ep_type {
+	UN_EP_NONE = 0,
+	UN_EP_TIMER,		/* the instance's housekeeping timerfd */
+	UN_EP_TCP,		/* idx: TCP connection */
+	UN_EP_TCP_LISTEN,	/* idx: port forward */
+	UN_EP_UDP,		/* idx: UDP flow */
+	UN_EP_ICMP,		/* idx: ICMP echo flow */
+	UN_EP_DNS,		/* idx: DNS upstream socket */
+	UN_EP_TYPES
+};
+
+union un_ref {
+	struct {
+		uint32_t type;
+		uint32_t idx;
+	};
+	uint64_t u64;
+};
+
+/* Static DHCP lease, --dhcp-host MAC,IP[,NAME] */
+struct un_dhcp_host {
+	uint8_t mac[ETH_ALEN];
+	uint32_t ip;
+	char name[64];
+};
+
+struct usernat_config {
+	uint32_t net;		/* network address */
+	uint32_t mask;		/* netmask */
+	int prefix;		/* prefix length of mask */
+	uint32_t gw;		/* gateway address (the host side) */
+	uint32_t dns;		/* DNS forwarder address */
+	uint32_t dhcp_start;	/* first address in the DHCP pool */
+	uint32_t dhcp_end;	/* last address in the DHCP pool, inclusive */
+	bool gw_set, dns_set, start_set, end_set;	/* given explicitly */
+	unsigned int mtu;
+	uint8_t mac[ETH_ALEN];	/* our (gateway and DNS) MAC address */
+	bool dhcp;		/* serve DHCP */
+	bool map_host_loopback;	/* gateway address reaches host 127.0.0.1 */
+	uint32_t lease_time;	/* seconds */
+	char domain[254];	/* option 15, empty: none */
+	char search[256];	/* option 119, comma-separated, empty: none */
+	char hostname[64];	/* option 12 for guests with no static name */
+	GArray *dhcp_hosts;	/* struct un_dhcp_host */
+	int log_level;		/* USERNAT_LOG_* */
+};
+
+struct un_guest {
+	uint8_t mac[ETH_ALEN];
+	uint32_t ip;
+};
+
+struct un_dhcp;
+
+struct usernat {
+	struct usernat_config cfg;	/* private copy */
+	usernat_output_fn out;
+	void *opaque;
+	int epfd;			/* host-side events of this instance */
+	int timerfd;			/* housekeeping tick */
+	int log_level;
+	uint64_t ctr[UN_CTR_MAX];
+	GHashTable *guests;		/* IP (network order) -> struct un_guest */
+	struct un_dhcp *dhcp;
+	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
+	uint16_t ip_id;			/* IPv4 identification counter */
+	/* Frame under construction toward a guest, see un_out_*() */
+	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
+};
+
+/* Logging: filtered per instance, emitted through g_log("usernat") */
+void un_log(const struct usernat *un, int level, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+#define un_err(un, ...)		un_log(un, USERNAT_LOG_ERROR, __VA_ARGS__)
+#define un_warn(un, ...)	un_log(un, USERNAT_LOG_WARNING, __VA_ARGS__)
+#define un_info(un, ...)	un_log(un, USERNAT_LOG_INFO, __VA_ARGS__)
+#define un_debug(un, ...)						\
+	do {								\
+		if ((un)->log_level >= USERNAT_LOG_DEBUG)		\
+			un_log(un, USERNAT_LOG_DEBUG, __VA_ARGS__);	\
+	} while (0)
+
+int64_t un_now_ms(void);
+const char *un_ip4_str(uint32_t addr, char buf[16]);
+const char *un_mac_str(const uint8_t *mac, char buf[18]);
+
+/* Epoll registration of host sockets in the instance's epoll set */
+int un_epoll_add(struct usernat *un, int fd, uint32_t events,
+		 enum un_ep_type type, uint32_t idx);
+int un_epoll_mod(struct usernat *un, int fd, uint32_t events,
+		 enum un_ep_type type, uint32_t idx);
+void un_epoll_del(struct usernat *un, int fd);
+
+/* Guests seen on the network (neighbour table) */
+void un_guest_learn(struct usernat *un, const uint8_t *mac, uint32_t ip);
+const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip);
+
+/* Output: emit the frame of @len bytes at un->obuf */
+void un_out_frame(struct usernat *un, size_t len);
+
+/* Address helpers */
+static inline bool un_in_net(const struct usernat *un, uint32_t ip)
+{
+	return (ip & un->cfg.mask) == un->cfg.net;
+}
+
+static inline bool un_is_ours(const struct usernat *un, uint32_t ip)
+{
+	return ip == un->cfg.gw || ip == un->cfg.dns;
+}
+
+/* Configuration (config.c) */
+int un_config_copy(struct usernat_config *dst,
+		   const struct usernat_config *src);
+void un_config_clear(struct usernat_config *cfg);
+int un_config_finish(struct usernat_config *cfg, char **err);
+
+/* Modules: entry points from the layer below */
+void eth_from_guest(struct usernat *un, const uint8_t *frame, size_t len);
+void arp_from_guest(struct usernat *un, const uint8_t *src_mac,
+		    struct pkt *c);
+
+/* An IPv4 packet from a guest, as the transport protocols see it */
+struct ip4_in {
+	const uint8_t *src_mac;		/* sender's Ethernet address */
+	const uint8_t *eth_dst;		/* frame's destination address */
+	uint32_t saddr, daddr;		/* network order */
+	uint8_t proto, ttl, tos;
+	struct pkt l3;			/* whole IP packet (header + payload) */
+	struct pkt l4;			/* payload, trimmed to tot_len */
+};
+
+void ip4_from_guest(struct usernat *un, const uint8_t *src_mac,
+		    const uint8_t *eth_dst, struct pkt *c);
+void icmp_from_guest(struct usernat *un, const struct ip4_in *ip);
+void udp_from_guest(struct usernat *un, const struct ip4_in *ip);
+void tcp_from_guest(struct usernat *un, const struct ip4_in *ip);
+
+/* Building IPv4 frames toward guests, in un->obuf */
+#define UN_L4_OFF	(ETH_HLEN + 20)
+static inline uint8_t *ip4_out_l4(struct usernat *un)
+{
+	return un->obuf + UN_L4_OFF;
+}
+void ip4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
+		  uint32_t daddr, uint8_t proto, size_t l4len);
+static inline uint8_t *udp4_out_payload(struct usernat *un)
+{
+	return un->obuf + UN_L4_OFF + 8;
+}
+void udp4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
+		   uint16_t sport, uint32_t daddr, uint16_t dport, size_t len);
+void icmp4_send_error(struct usernat *un, const struct ip4_in *ip,
+		      uint8_t type, uint8_t code);
+
+/* DHCP server (dhcp.c) */
+int dhcp_init(struct usernat *un);
+void dhcp_cleanup(struct usernat *un);
+void dhcp_from_guest(struct usernat *un, const struct ip4_in *ip,
+		     struct pkt *payload);
+
+#endif /* UN_STACK_H */

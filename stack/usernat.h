@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * usernat.h - public API of the usernat user-mode NAT stack
+ *
+ * An instance is a whole virtual network: a gateway, a DNS forwarder, a DHCP
+ * server, and NAT from guest TCP/UDP/ICMP to ordinary host sockets.  The
+ * embedder feeds it Ethernet frames from the guest(s) with usernat_input()
+ * and receives frames for them through the output callback.  All host-side
+ * work (sockets, timers) hangs off one file descriptor, usernat_fd(): add it
+ * to any event loop for reading and call usernat_service() when it is ready.
+ *
+ * An instance is not thread-safe: call it from one thread at a time.  Several
+ * instances may live in one process.
+ */
+#ifndef USERNAT_H
+#define USERNAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct usernat;
+struct usernat_config;
+
+/**
+ * usernat_output_fn - Called for each frame the stack sends toward guests
+ * @opaque:	the pointer given to usernat_new()
+ * @frame:	Ethernet frame, valid only during the call
+ * @len:	frame length
+ */
+typedef void (*usernat_output_fn)(void *opaque, const void *frame, size_t len);
+
+/* Log levels, as syslog numbers */
+#define USERNAT_LOG_ERROR	3
+#define USERNAT_LOG_WARNING	4
+#define USERNAT_LOG_INFO	6
+#define USERNAT_LOG_DEBUG	7
+
+struct usernat_config *usernat_config_new(void);
+void usernat_config_free(struct usernat_config *cfg);
+
+/**
+ * usernat_config_set() - Set one option by name, as on the command line
+ * @cfg:	configuration
+ * @key:	option name without dashes, e.g. "net", "gateway", "dhcp-host"
+ * @value:	value, or NULL for flags such as "no-dhcp"
+ * @err:	on failure, set to a newly allocated message (free with free())
+ *
+ * Return: 0 on success, negative errno on failure
+ */
+int usernat_config_set(struct usernat_config *cfg, const char *key,
+		       const char *value, char **err);
+
+/** usernat_config_mtu() - The MTU the configuration gives guests */
+unsigned int usernat_config_mtu(const struct usernat_config *cfg);
+/** usernat_config_log_level() - The configured USERNAT_LOG_* level */
+int usernat_config_log_level(const struct usernat_config *cfg);
+
+/**
+ * usernat_config_help() - One line per option, "key=VALUE  description"
+ * Return: static string
+ */
+const char *usernat_config_help(void);
+
+struct usernat *usernat_new(const struct usernat_config *cfg,
+			    usernat_output_fn out, void *opaque, char **err);
+void usernat_free(struct usernat *un);
+
+/** usernat_input() - Hand one frame from a guest to the stack (not kept) */
+void usernat_input(struct usernat *un, const void *frame, size_t len);
+
+/** usernat_fd() - The one descriptor to poll for reading */
+int usernat_fd(const struct usernat *un);
+
+/** usernat_service() - Handle pending host-side events; never blocks */
+void usernat_service(struct usernat *un);
+
+/**
+ * usernat_stats_foreach() - Call @fn for each counter, name and value
+ */
+void usernat_stats_foreach(const struct usernat *un,
+			   void (*fn)(void *opaque, const char *name,
+				      uint64_t value),
+			   void *opaque);
+
+/** usernat_stat() - Value of one counter by name; 0 if unknown */
+uint64_t usernat_stat(const struct usernat *un, const char *name);
+
+/** usernat_set_log_level() - Change the instance's log level at run time */
+void usernat_set_log_level(struct usernat *un, int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USERNAT_H */
