@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,16 @@ static const char config_help[] =
 	"dhcp-host=MAC,IP[,NAME] static DHCP lease (repeatable)\n"
 	"no-dhcp                do not serve DHCP\n"
 	"no-map-host-loopback   the gateway address does not reach host loopback\n"
+	"dns-upstream=ADDR[:PORT] DNS server to forward to (repeatable; IPv6 as\n"
+	"                       [ADDR]:PORT; default: nameservers of resolv-conf)\n"
+	"resolv-conf=PATH       where to read upstream DNS servers (default\n"
+	"                       /etc/resolv.conf)\n"
+	"udp-timeout=SECS       idle UDP flows end after this (default 180)\n"
+	"tcp-idle-timeout=SECS  idle established TCP connections end after this\n"
+	"                       (default 7200; 0: never)\n"
+	"max-flows=N            flows (TCP, UDP, ICMP) in all (default 32768)\n"
+	"max-flows-per-guest=N  flows of one guest (default 16384)\n"
+	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
 	"log-level=LEVEL        error, warning, info (default) or debug\n";
 
 const char *usernat_config_help(void)
@@ -84,6 +95,14 @@ struct usernat_config *usernat_config_new(void)
 	cfg->lease_time = 86400;
 	cfg->log_level = USERNAT_LOG_INFO;
 	cfg->dhcp_hosts = g_array_new(FALSE, TRUE, sizeof(struct un_dhcp_host));
+	cfg->dns_upstreams = g_array_new(FALSE, TRUE,
+					 sizeof(struct sockaddr_storage));
+	strcpy(cfg->resolv_conf, "/etc/resolv.conf");
+	cfg->lim.max_flows = 32768;
+	cfg->lim.max_flows_guest = 16384;
+	cfg->lim.max_half_open = 1024;
+	cfg->lim.udp_timeout = 180;
+	cfg->lim.tcp_idle_timeout = 7200;
 	return cfg;
 }
 
@@ -91,7 +110,10 @@ void un_config_clear(struct usernat_config *cfg)
 {
 	if (cfg->dhcp_hosts)
 		g_array_free(cfg->dhcp_hosts, TRUE);
+	if (cfg->dns_upstreams)
+		g_array_free(cfg->dns_upstreams, TRUE);
 	cfg->dhcp_hosts = NULL;
+	cfg->dns_upstreams = NULL;
 }
 
 void usernat_config_free(struct usernat_config *cfg)
@@ -109,6 +131,10 @@ int un_config_copy(struct usernat_config *dst, const struct usernat_config *src)
 	dst->dhcp_hosts = g_array_new(FALSE, TRUE, sizeof(struct un_dhcp_host));
 	g_array_append_vals(dst->dhcp_hosts, src->dhcp_hosts->data,
 			    src->dhcp_hosts->len);
+	dst->dns_upstreams = g_array_new(FALSE, TRUE,
+					 sizeof(struct sockaddr_storage));
+	g_array_append_vals(dst->dns_upstreams, src->dns_upstreams->data,
+			    src->dns_upstreams->len);
 	return 0;
 }
 
@@ -208,6 +234,61 @@ static int parse_dhcp_host(struct usernat_config *cfg, const char *v,
 	}
 	g_strfreev(f);
 	return ret;
+}
+
+/**
+ * parse_upstream() - ADDR, ADDR:PORT, [ADDR6] or [ADDR6]:PORT, or bare ADDR6
+ */
+static int parse_upstream(struct usernat_config *cfg, const char *v,
+			  char **err)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *end;
+	unsigned long p = 53;
+	size_t hl;
+
+	if (!v || !*v)
+		goto bad;
+	if (*v == '[') {
+		if (!(end = strchr(v, ']')))
+			goto bad;
+		hl = (size_t)(end - v - 1);
+		v++;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			goto bad;
+	} else if ((end = strchr(v, ':')) && !strchr(end + 1, ':')) {
+		hl = (size_t)(end - v);
+		port = end + 1;
+	} else {
+		hl = strlen(v);
+	}
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, v, hl);
+	host[hl] = 0;
+	if (port && parse_uint(port, 1, 65535, &p))
+		goto bad;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+	} else {
+		goto bad;
+	}
+	if (cfg->dns_upstreams->len >= 16)
+		return set_err(err, -E2BIG, "dns-upstream: at most 16");
+	g_array_append_val(cfg->dns_upstreams, ss);
+	return 0;
+bad:
+	return set_err(err, -EINVAL, "dns-upstream: '%s': expected ADDR, "
+		       "ADDR:PORT or [IPV6]:PORT", v ? v : "");
 }
 
 static int parse_log_level(const char *v, int *level)
@@ -310,6 +391,45 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 		else
 			cfg->map_host_loopback = false;
 		return 0;
+	}
+	if (!strcmp(key, "dns-upstream"))
+		return parse_upstream(cfg, v, err);
+	if (!strcmp(key, "resolv-conf"))
+		return set_string(cfg->resolv_conf, sizeof(cfg->resolv_conf),
+				  key, v, err);
+	{
+		static const struct {
+			const char *key;
+			size_t off;
+			unsigned long min, max;
+		} lims[] = {
+			{ "udp-timeout", offsetof(struct un_limits, udp_timeout),
+			  1, 86400 },
+			{ "tcp-idle-timeout",
+			  offsetof(struct un_limits, tcp_idle_timeout), 0,
+			  0x7fffffff },
+			{ "max-flows", offsetof(struct un_limits, max_flows), 1,
+			  1 << 22 },
+			{ "max-flows-per-guest",
+			  offsetof(struct un_limits, max_flows_guest), 1,
+			  1 << 22 },
+			{ "max-half-open",
+			  offsetof(struct un_limits, max_half_open), 1,
+			  1 << 22 },
+		};
+		size_t i;
+
+		for (i = 0; i < G_N_ELEMENTS(lims); i++) {
+			if (strcmp(key, lims[i].key))
+				continue;
+			if (parse_uint(v, lims[i].min, lims[i].max, &n))
+				return set_err(err, -EINVAL, "%s: must be a "
+					       "number from %lu to %lu", key,
+					       lims[i].min, lims[i].max);
+			*(unsigned int *)((char *)&cfg->lim + lims[i].off) =
+				(unsigned int)n;
+			return 0;
+		}
 	}
 	if (!strcmp(key, "log-level")) {
 		if (parse_log_level(v, &cfg->log_level))

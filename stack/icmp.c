@@ -89,3 +89,57 @@ void icmp4_send_error(struct usernat *un, const struct ip4_in *ip,
 		     un_is_ours(un, ip->daddr) ? ip->daddr : un->cfg.gw,
 		     ip->saddr, IPPROTO_ICMP4, ICMP_HLEN + qlen);
 }
+
+/**
+ * icmp4_send_error_flow() - ICMP error about a flow, without its packet
+ * @guest_mac:	where to send it
+ * @proto, @saddr, @sport, @daddr, @dport: the guest's flow as the guest
+ *		sent it (saddr is the guest), ports in network order
+ *
+ * For errors found later than the packet that caused them (an asynchronous
+ * connect() failure, an ECONNREFUSED on a UDP socket): quotes a rebuilt IP
+ * header and the first 8 bytes of the transport header, which is all a
+ * guest needs to match the error to its socket (RFC 792).  Only TCP and
+ * UDP quotes are built; the TCP sequence number is quoted as zero.
+ */
+void icmp4_send_error_flow(struct usernat *un, const uint8_t *guest_mac,
+			   uint8_t proto, uint32_t saddr, uint16_t sport,
+			   uint32_t daddr, uint16_t dport, uint8_t type,
+			   uint8_t code)
+{
+	struct icmp_hdr *ih = (struct icmp_hdr *)ip4_out_l4(un);
+	struct ip4_hdr *q = (struct ip4_hdr *)((uint8_t *)ih + ICMP_HLEN);
+	uint8_t *l4 = (uint8_t *)q + IP4_HLEN;
+	uint8_t mac[ETH_ALEN];
+
+	memcpy(mac, guest_mac, ETH_ALEN);
+	memset(q, 0, IP4_HLEN + 8);
+	q->ver_ihl = 0x45;
+	q->tot_len = htons(IP4_HLEN + (proto == IPPROTO_TCP4 ? 20 : 8));
+	q->frag_off = htons(IP4_DF);
+	q->ttl = IP4_DEFTTL;
+	q->proto = proto;
+	q->saddr = saddr;
+	q->daddr = daddr;
+	q->check = csum(q, IP4_HLEN, 0);
+	memcpy(l4, &sport, 2);
+	memcpy(l4 + 2, &dport, 2);
+	if (proto == IPPROTO_UDP4) {
+		uint16_t ulen = htons(8);
+
+		memcpy(l4 + 4, &ulen, 2);
+	}
+	ih->type = type;
+	ih->code = code;
+	ih->un.unused = 0;
+	ih->check = 0;
+	ih->check = csum(ih, ICMP_HLEN + IP4_HLEN + 8, 0);
+	ip4_out_send(un, mac, un_is_ours(un, daddr) ? daddr : un->cfg.gw,
+		     saddr, IPPROTO_ICMP4, ICMP_HLEN + IP4_HLEN + 8);
+}
+
+/* Echo NAT: placeholders until Outbound NAT lands */
+int icmp_init(struct usernat *un) { return 0; }
+void icmp_cleanup(struct usernat *un) { }
+void icmp_ready(struct usernat *un, union un_ref ref, uint32_t events) { }
+void icmp_tick(struct usernat *un, int64_t now_ms) { }

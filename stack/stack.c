@@ -127,7 +127,7 @@ void un_guest_learn(struct usernat *un, const uint8_t *mac, uint32_t ip)
 	}
 	if (g_hash_table_size(un->guests) >= 4096)
 		return;		/* bounded: a guest can't fill our memory */
-	g = g_new(struct un_guest, 1);
+	g = g_new0(struct un_guest, 1);
 	memcpy(g->mac, mac, ETH_ALEN);
 	g->ip = ip;
 	g_hash_table_insert(un->guests, GUINT_TO_POINTER(ip), g);
@@ -138,6 +138,75 @@ void un_guest_learn(struct usernat *un, const uint8_t *mac, uint32_t ip)
 const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip)
 {
 	return g_hash_table_lookup(un->guests, GUINT_TO_POINTER(ip));
+}
+
+static void limit_log(struct usernat *un, uint32_t guest_ip, const char *what)
+{
+	int64_t now = un_now_ms();
+	char a[16];
+
+	UN_COUNT(un, drop_flow_limit);
+	if (now - un->last_limit_log_ms < 10000)
+		return;
+	un->last_limit_log_ms = now;
+	un_warn(un, "limit reached: %s from %s refused (flows: %u in all)",
+		what, un_ip4_str(guest_ip, a), un->flows);
+}
+
+/**
+ * un_flow_charge() - Account a new flow of @guest_ip against the caps
+ * @what:	flow kind for the log line, e.g. "TCP connection"
+ * Return: 0, or -ENOSPC if the instance or the guest is at its cap
+ */
+int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what)
+{
+	struct un_guest *g = g_hash_table_lookup(un->guests,
+						 GUINT_TO_POINTER(guest_ip));
+
+	if (un->flows >= un->cfg.lim.max_flows ||
+	    (g && g->flows >= un->cfg.lim.max_flows_guest)) {
+		limit_log(un, guest_ip, what);
+		return -ENOSPC;
+	}
+	un->flows++;
+	if (g)
+		g->flows++;
+	return 0;
+}
+
+void un_flow_release(struct usernat *un, uint32_t guest_ip)
+{
+	struct un_guest *g = g_hash_table_lookup(un->guests,
+						 GUINT_TO_POINTER(guest_ip));
+
+	if (un->flows)
+		un->flows--;
+	if (g && g->flows)
+		g->flows--;
+}
+
+/** un_half_open_charge() - Account a TCP connect in progress; see above */
+int un_half_open_charge(struct usernat *un, uint32_t guest_ip)
+{
+	struct un_guest *g = g_hash_table_lookup(un->guests,
+						 GUINT_TO_POINTER(guest_ip));
+
+	if (g && g->half_open >= un->cfg.lim.max_half_open) {
+		limit_log(un, guest_ip, "half-open TCP connection");
+		return -ENOSPC;
+	}
+	if (g)
+		g->half_open++;
+	return 0;
+}
+
+void un_half_open_release(struct usernat *un, uint32_t guest_ip)
+{
+	struct un_guest *g = g_hash_table_lookup(un->guests,
+						 GUINT_TO_POINTER(guest_ip));
+
+	if (g && g->half_open)
+		g->half_open--;
 }
 
 /** un_out_frame() - Hand the frame at un->obuf to the output callback */
@@ -203,6 +272,13 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 					       strerror(-ret));
 		goto fail;
 	}
+	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
+	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0) {
+		if (err)
+			*err = g_strdup_printf("cannot set up NAT: %s",
+					       strerror(-ret));
+		goto fail;
+	}
 	return un;
 fail:
 	usernat_free(un);
@@ -213,6 +289,10 @@ void usernat_free(struct usernat *un)
 {
 	if (!un)
 		return;
+	dns_cleanup(un);
+	icmp_cleanup(un);
+	udp_cleanup(un);
+	tcp_cleanup(un);
 	dhcp_cleanup(un);
 	if (un->timerfd >= 0)
 		close(un->timerfd);
@@ -240,8 +320,15 @@ static void timer_tick(struct usernat *un)
 {
 	uint64_t expirations;
 
+	int64_t now;
+
 	if (read(un->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
+	now = un_now_ms();
+	tcp_tick(un, now);
+	udp_tick(un, now);
+	icmp_tick(un, now);
+	dns_tick(un, now);
 }
 
 /**
@@ -263,6 +350,20 @@ void usernat_service(struct usernat *un)
 		switch (ref.type) {
 		case UN_EP_TIMER:
 			timer_tick(un);
+			break;
+		case UN_EP_TCP:
+		case UN_EP_TCP_LISTEN:
+		case UN_EP_TCP_TIMER:
+			tcp_ready(un, ref, ev[i].events);
+			break;
+		case UN_EP_UDP:
+			udp_ready(un, ref, ev[i].events);
+			break;
+		case UN_EP_ICMP:
+			icmp_ready(un, ref, ev[i].events);
+			break;
+		case UN_EP_DNS:
+			dns_ready(un, ref, ev[i].events);
 			break;
 		default:
 			break;

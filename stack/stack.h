@@ -14,13 +14,22 @@
 #ifndef UN_STACK_H
 #define UN_STACK_H
 
+#include <arpa/inet.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <glib.h>
 
 #include "usernat.h"
 #include "pkt.h"
 #include "wire/eth.h"
+
+/* Each NAT module declares its own counters in its own header:
+ * UN_COUNTERS_TCP in tcp.h, and so on; see UN_COUNTERS below. */
+#include "tcp.h"
+#include "udp.h"
+#include "icmp.h"
+#include "dns.h"
 
 /* Counters: frames, and drops by reason.  X(name, description) */
 #define UN_COUNTERS(X)							\
@@ -66,7 +75,12 @@
 	X(drop_tcp_csum, "dropped: bad TCP checksum")			\
 	X(drop_tcp_nat, "dropped: TCP (NAT not available)")		\
 	X(drop_dhcp_malformed, "dropped: malformed DHCP message")	\
-	X(drop_ip6, "dropped: IPv6 (not supported yet)")
+	X(drop_ip6, "dropped: IPv6 (not supported yet)")		\
+	X(drop_flow_limit, "refused: flow or half-open limit reached")	\
+	UN_COUNTERS_TCP(X)						\
+	UN_COUNTERS_UDP(X)						\
+	UN_COUNTERS_ICMP(X)						\
+	UN_COUNTERS_DNS(X)
 
 enum un_counter {
 #define UN_CTR_ENUM(n, d) UN_CTR_##n,
@@ -86,6 +100,7 @@ enum un_ep_type {
 	UN_EP_UDP,		/* idx: UDP flow */
 	UN_EP_ICMP,		/* idx: ICMP echo flow */
 	UN_EP_DNS,		/* idx: DNS upstream socket */
+	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
 	UN_EP_TYPES
 };
 
@@ -102,6 +117,15 @@ struct un_dhcp_host {
 	uint8_t mac[ETH_ALEN];
 	uint32_t ip;
 	char name[64];
+};
+
+/* Resource limits (issue: Outbound NAT 7; Hardening 4) */
+struct un_limits {
+	unsigned int max_flows;		/* all flows of the instance */
+	unsigned int max_flows_guest;	/* flows of one guest address */
+	unsigned int max_half_open;	/* TCP connects in progress, per guest */
+	unsigned int udp_timeout;	/* seconds idle before a UDP flow ends */
+	unsigned int tcp_idle_timeout;	/* seconds idle, established TCP */
 };
 
 struct usernat_config {
@@ -122,15 +146,24 @@ struct usernat_config {
 	char search[256];	/* option 119, comma-separated, empty: none */
 	char hostname[64];	/* option 12 for guests with no static name */
 	GArray *dhcp_hosts;	/* struct un_dhcp_host */
+	GArray *dns_upstreams;	/* struct sockaddr_storage; empty: resolv.conf */
+	char resolv_conf[256];	/* where to read upstreams from */
+	struct un_limits lim;
 	int log_level;		/* USERNAT_LOG_* */
 };
 
 struct un_guest {
 	uint8_t mac[ETH_ALEN];
 	uint32_t ip;
+	unsigned int flows;		/* NAT flows charged to this guest */
+	unsigned int half_open;		/* TCP connects in progress */
 };
 
 struct un_dhcp;
+struct un_tcp;
+struct un_udp;
+struct un_icmp;
+struct un_dns;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -142,8 +175,14 @@ struct usernat {
 	uint64_t ctr[UN_CTR_MAX];
 	GHashTable *guests;		/* IP (network order) -> struct un_guest */
 	struct un_dhcp *dhcp;
+	struct un_tcp *tcp;		/* tcp.c */
+	struct un_udp *udp;		/* udp.c (NAT flows) */
+	struct un_icmp *icmp;		/* icmp.c (echo NAT) */
+	struct un_dns *dns;		/* dns.c */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
+	unsigned int flows;		/* NAT flows of all guests */
+	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
 	/* Frame under construction toward a guest, see un_out_*() */
 	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
 };
@@ -174,6 +213,14 @@ void un_epoll_del(struct usernat *un, int fd);
 /* Guests seen on the network (neighbour table) */
 void un_guest_learn(struct usernat *un, const uint8_t *mac, uint32_t ip);
 const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip);
+
+/* Flow accounting against the limits: charge when a flow is created,
+ * release when it ends.  un_flow_charge() returns 0, or -ENOSPC past a cap
+ * (counted in drop_flow_limit and logged at most once per 10 s). */
+int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
+void un_flow_release(struct usernat *un, uint32_t guest_ip);
+int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
+void un_half_open_release(struct usernat *un, uint32_t guest_ip);
 
 /* Output: emit the frame of @len bytes at un->obuf */
 void un_out_frame(struct usernat *un, size_t len);
@@ -232,6 +279,45 @@ void udp4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
 		   uint16_t sport, uint32_t daddr, uint16_t dport, size_t len);
 void icmp4_send_error(struct usernat *un, const struct ip4_in *ip,
 		      uint8_t type, uint8_t code);
+void icmp4_send_error_flow(struct usernat *un, const uint8_t *guest_mac,
+			   uint8_t proto, uint32_t saddr, uint16_t sport,
+			   uint32_t daddr, uint16_t dport, uint8_t type,
+			   uint8_t code);
+
+/* NAT modules: set-up, teardown, host-side events, housekeeping.
+ * *_init() returns 0 or negative errno; *_cleanup() is safe after a failed
+ * or skipped init; *_ready() gets the idx of its union un_ref; *_tick() runs
+ * once a second from the instance's timer. */
+int tcp_init(struct usernat *un);
+void tcp_cleanup(struct usernat *un);
+void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void tcp_tick(struct usernat *un, int64_t now_ms);
+int udp_init(struct usernat *un);
+void udp_cleanup(struct usernat *un);
+void udp_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void udp_tick(struct usernat *un, int64_t now_ms);
+int icmp_init(struct usernat *un);
+void icmp_cleanup(struct usernat *un);
+void icmp_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void icmp_tick(struct usernat *un, int64_t now_ms);
+int dns_init(struct usernat *un);
+void dns_cleanup(struct usernat *un);
+void dns_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void dns_tick(struct usernat *un, int64_t now_ms);
+
+/**
+ * un_host_addr() - The host address a guest destination maps to
+ * @daddr:	destination the guest used (network order)
+ *
+ * The gateway address stands for the host's loopback (127.0.0.1) unless
+ * no-map-host-loopback is set.  Return: address to connect() to.
+ */
+static inline uint32_t un_host_addr(const struct usernat *un, uint32_t daddr)
+{
+	if (daddr == un->cfg.gw && un->cfg.map_host_loopback)
+		return htonl(INADDR_LOOPBACK);
+	return daddr;
+}
 
 /* DHCP server (dhcp.c) */
 int dhcp_init(struct usernat *un);

@@ -73,3 +73,9 @@ void udp4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
 		uh->check = 0xffff;	/* RFC 768: zero means "none" */
 	ip4_out_send(un, dst_mac, saddr, daddr, IPPROTO_UDP4, ulen);
 }
+
+/* NAT flows: placeholders until Outbound NAT lands */
+int udp_init(struct usernat *un) { return 0; }
+void udp_cleanup(struct usernat *un) { }
+void udp_ready(struct usernat *un, union un_ref ref, uint32_t events) { }
+void udp_tick(struct usernat *un, int64_t now_ms) { }
