@@ -134,6 +134,25 @@ static const GOptionEntry dhcp_entries[] = {
 	{ NULL }
 };
 
+static const GOptionEntry nat_entries[] = {
+	CFG_OPT("dns-upstream", 0, "DNS server to forward to, repeatable "
+		"(default: nameservers in --resolv-conf)",
+		"ADDR[:PORT]|[ADDR6]:PORT"),
+	CFG_OPT("resolv-conf", 0, "Where to find upstream DNS servers "
+		"(default /etc/resolv.conf)", "PATH"),
+	CFG_OPT("udp-timeout", 0, "Seconds before an idle UDP flow ends "
+		"(default 180)", "SECS"),
+	CFG_OPT("tcp-idle-timeout", 0, "Seconds before an idle TCP "
+		"connection ends, 0 never (default 7200)", "SECS"),
+	CFG_OPT("max-flows", 0, "Flows (TCP, UDP, ICMP) of all guests "
+		"(default 32768)", "N"),
+	CFG_OPT("max-flows-per-guest", 0, "Flows of one guest (default "
+		"16384)", "N"),
+	CFG_OPT("max-half-open", 0, "TCP connects in progress per guest "
+		"(default 1024)", "N"),
+	{ NULL }
+};
+
 static void out_to_transport(void *opaque, const void *frame, size_t len)
 {
 	struct daemon *d = opaque;
@@ -233,15 +252,13 @@ static int parse_options(struct daemon *d, int *argc, char ***argv)
 		"Signals: SIGUSR1 logs the counters; SIGINT/SIGTERM exit.\n"
 		"Exit status: 0 after a signal, 1 on a run-time failure, 2 on "
 		"bad options.\n");
-	g_option_context_add_main_entries(ctx, transport_entries, NULL);
-	g = g_option_group_new("network", "Network options:",
-			       "Show network options", d, NULL);
+	/* One group, so that plain --help lists every option */
+	g = g_option_group_new(NULL, NULL, NULL, d, NULL);
+	g_option_group_add_entries(g, transport_entries);
 	g_option_group_add_entries(g, net_entries);
-	g_option_context_add_group(ctx, g);
-	g = g_option_group_new("dhcp", "DHCP options:", "Show DHCP options", d,
-			       NULL);
 	g_option_group_add_entries(g, dhcp_entries);
-	g_option_context_add_group(ctx, g);
+	g_option_group_add_entries(g, nat_entries);
+	g_option_context_set_main_group(ctx, g);
 
 	if (!g_option_context_parse(ctx, argc, argv, &err)) {
 		fprintf(stderr, "usernat: %s\nTry 'usernat --help'.\n",

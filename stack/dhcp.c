@@ -29,8 +29,8 @@
  *		future, either offered (bound false, held DHCP_OFFER_HOLD_MS)
  *		or bound (DHCPACK sent, held for the lease time); once it has
  *		expired or been released it stays associated with its MAC, so
- *		that client gets the same address back, until the pool runs out
- *		of fresh slots and it is reclaimed for someone else
+ *		that client gets the same address back, until the pool runs
+ *		out of fresh slots and it is reclaimed for someone else
  *   declined	a client said the address is in use (DHCPDECLINE): not
  *		owned, not handed out before declined_until_ms
  *
@@ -64,11 +64,11 @@
 #include "wire/ip4.h"
 #include "wire/udp.h"
 
-#define DHCP_POOL_MAX		65536	/* table slots for the dynamic pool */
-#define DHCP_OFFER_HOLD_MS	60000	/* an offered address is kept this long */
-#define DHCP_DECLINE_MS		600000	/* a declined address rests this long */
-#define DHCP_FULL_WARN_MS	60000	/* "pool full" logged at most this often */
-#define DHCP_MIN_MSG		576	/* RFC 2131 2: clients accept this much */
+#define DHCP_POOL_MAX		65536	/* slots for the dynamic pool */
+#define DHCP_OFFER_HOLD_MS	60000	/* offered address kept this long */
+#define DHCP_DECLINE_MS		600000	/* declined address rests this long */
+#define DHCP_FULL_WARN_MS	60000	/* "pool full" at most this often */
+#define DHCP_MIN_MSG		576	/* RFC 2131 2: what clients accept */
 #define DHCP_MIN_REPLY		300	/* RFC 951: size of a BOOTP message */
 #define DHCP_SEARCH_MAX		512	/* encoded option 119 data */
 #define DHCP_CHADDR_LEN		16
@@ -78,7 +78,7 @@
  * @mac:		owner, valid if @owned
  * @owned:		associated with @mac (and in the MAC table)
  * @bound:		a DHCPACK was sent and the lease not released
- * @reserved:		pool slot never handed out (ours, static, net, bcast)
+ * @reserved:		pool slot never handed out (ours, static, ...)
  * @is_static:		slot of a dhcp-host entry
  * @ip:			address, network order
  * @expires_ms:		end of the offer or lease; INT64_MIN: never owned
@@ -413,8 +413,8 @@ static bool dhcp_usable(const struct dhcp_lease *l, int64_t now)
  *
  * Fresh slots first, lowest address first; then other unowned ones (once
  * declined); then the slot whose lease expired longest ago, reclaiming it
- * from its previous owner.  One scan of
- * the pool, only when a client we don't know asks for an address.
+ * from its previous owner.  One scan of the pool, only when a client we
+ * don't know asks for an address.
  *
  * Return: slot, or NULL if every address is reserved, declined or held
  */
@@ -688,7 +688,7 @@ static size_t dhcp_reply_limit(const struct usernat *un,
 
 /**
  * dhcp_put_config() - Append the configuration options, RFC 2132
- * @l:		lease, for the lease time and host name; NULL for DHCPINFORM
+ * @l:		lease, for the lease times; NULL for DHCPINFORM
  */
 static void dhcp_put_config(struct usernat *un, struct dhcp_wr *w,
 			    const struct dhcp_lease *l, const uint8_t *mac)
@@ -704,7 +704,8 @@ static void dhcp_put_config(struct usernat *un, struct dhcp_wr *w,
 		dhcp_put32(w, DHCP_OPT_LEASE_TIME, htonl(lt));
 		/* RFC 2131 4.4.5: T1 0.5, T2 0.875 of the lease */
 		dhcp_put32(w, DHCP_OPT_T1, htonl(lt / 2));
-		dhcp_put32(w, DHCP_OPT_T2, htonl((uint32_t)((uint64_t)lt * 7 / 8)));
+		dhcp_put32(w, DHCP_OPT_T2,
+			   htonl((uint32_t)((uint64_t)lt * 7 / 8)));
 	}
 	dhcp_put32(w, DHCP_OPT_SUBNET, cfg->mask);
 	dhcp_put32(w, DHCP_OPT_BROADCAST, cfg->net | ~cfg->mask);
@@ -736,8 +737,9 @@ static size_t dhcp_build(struct usernat *un, const struct dhcp_req *rq,
 	uint8_t *b = udp4_out_payload(un);
 	struct dhcp_msg *m = (struct dhcp_msg *)b;
 	size_t limit = dhcp_reply_limit(un, rq), len;
+	/* One byte kept back for the end option */
 	struct dhcp_wr w = { .p = b + sizeof(*m),
-			     .cap = limit - sizeof(*m) - 1 };	/* for END */
+			     .cap = limit - sizeof(*m) - 1 };
 
 	memset(m, 0, sizeof(*m));
 	m->op = DHCP_BOOTREPLY;
@@ -829,7 +831,7 @@ static void dhcp_discover(struct usernat *un, const struct dhcp_req *rq,
 		dhcp_pool_full(un, rq->chaddr, now);
 		return;
 	}
-	if (!dhcp_active(l, now)) {	/* hold it while the client decides */
+	if (!dhcp_active(l, now)) {	/* hold it while the client picks */
 		l->bound = false;
 		l->expires_ms = now + DHCP_OFFER_HOLD_MS;
 	}
@@ -995,14 +997,20 @@ void dhcp_from_guest(struct usernat *un, const struct ip4_in *ip,
 {
 	int64_t now = un_now_ms();
 	struct dhcp_req rq;
+	char m[18], c[18];
 	int ret = 0;
 
 	if (!un->dhcp)
 		return;
 	if (dhcp_parse(payload, &rq)) {
 		UN_COUNT(un, drop_dhcp_malformed);
+		un_debug(un, "dhcp: malformed message from %s",
+			 un_mac_str(ip->src_mac, m));
 		return;
 	}
+	/* chaddr is the client; the frame may come through a bridge */
+	un_debug(un, "dhcp: type %u from %s, chaddr %s", rq.type,
+		 un_mac_str(ip->src_mac, m), un_mac_str(rq.chaddr, c));
 	switch (rq.type) {
 	case DHCPDISCOVER:
 		dhcp_discover(un, &rq, now);
