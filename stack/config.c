@@ -44,9 +44,50 @@ static const char config_help[] =
 	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
 	"log-level=LEVEL        error, warning, info (default) or debug\n";
 
+/* Every option name usernat_config_set() takes; flags take no value */
+static const char *const config_keys[] = {
+	"net", "gateway", "host", "dns", "dhcp-start", "dhcp-end", "mtu",
+	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
+	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
+	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
+	"max-half-open", "log-level", NULL
+};
+
+static const char *const config_flags[] = { "no-dhcp",
+					    "no-map-host-loopback", NULL };
+
 const char *usernat_config_help(void)
 {
 	return config_help;
+}
+
+const char *const *usernat_config_keys(void)
+{
+	return config_keys;
+}
+
+/* Options that may be given more than once, each time adding a value */
+static const char *const config_repeats[] = { "dhcp-host", "dns-upstream",
+					      NULL };
+
+int usernat_config_key_repeats(const char *key)
+{
+	size_t i;
+
+	for (i = 0; config_repeats[i]; i++)
+		if (!strcmp(key, config_repeats[i]))
+			return 1;
+	return 0;
+}
+
+int usernat_config_key_is_flag(const char *key)
+{
+	size_t i;
+
+	for (i = 0; config_flags[i]; i++)
+		if (!strcmp(key, config_flags[i]))
+			return 1;
+	return 0;
 }
 
 unsigned int usernat_config_mtu(const struct usernat_config *cfg)

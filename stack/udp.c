@@ -1,7 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* udp.c - UDP (RFC 768): validation, local services, output */
+/* udp.c - UDP (RFC 768): validation, local services, NAT flows, output
+ *
+ * DOC: Theory of operation
+ *
+ * A guest datagram that no local service (DHCP, the DNS forwarder) claims is
+ * NATed: each flow, the four-tuple (guest address, guest port, destination
+ * address, destination port) as the guest sent it, owns one connected,
+ * non-blocking host UDP socket, bound to INADDR_ANY:0 and connected to
+ * un_host_addr() of the destination (the gateway address stands for the
+ * host's 127.0.0.1).  Because the socket is connected, everything it
+ * receives comes from that one peer, so a reply goes to the guest from the
+ * address and port the guest used, and flows of different guests (the guest
+ * address is part of the key) never see each other's traffic.
+ *
+ * Flows live in a hash table keyed by the four-tuple (seeded hash: guests
+ * choose the keys) and in a second table by epoll reference, so neither a
+ * guest datagram nor a host event ever scans the flows.  They are also kept
+ * on a list in order of last use, guest or host side: the once-a-second
+ * tick pops expired flows off its head and stops at the first live one, so
+ * expiry costs nothing for flows that are in use.  A flow is allocated when
+ * it is created; nothing is allocated per datagram.
+ *
+ * Host to guest: recvmmsg() reads a batch into per-instance buffers sized
+ * for the largest payload the guest MTU allows; a longer datagram comes back
+ * with MSG_TRUNC and is dropped and counted (we never fragment toward
+ * guests).  A capped number of batches per wake-up keeps one busy flow from
+ * starving the others; epoll is level-triggered and calls again.
+ *
+ * Errors: the sockets have IP_RECVERR, so ICMP errors about our datagrams
+ * (port unreachable: ECONNREFUSED; host or net unreachable; time exceeded)
+ * are queued with their type and code; they are read from MSG_ERRQUEUE on
+ * EPOLLERR and relayed to the guest as ICMP errors quoting its flow.  The
+ * same errors also surface as errno from send() and recv(); those are only
+ * counted, the queue is the one place they are reported from, once.
+ *
+ * Limits: every flow is charged with un_flow_charge(); a refused flow, or
+ * one whose socket can't be created (EMFILE, ENFILE...), gets an ICMP
+ * administratively prohibited (RFC 1812 5.2.7.1) and existing flows go on.
+ */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "checksum.h"
 #include "stack.h"
@@ -9,6 +53,427 @@
 #include "wire/icmp.h"
 #include "wire/ip4.h"
 #include "wire/udp.h"
+
+#define UDP_BATCH	8	/* datagrams per recvmmsg() */
+#define UDP_READS	4	/* recvmmsg() calls per wake-up */
+#define UDP_ERRQ_READS	8	/* error queue entries per wake-up */
+#define UDP_LOG_MS	10000	/* at most one resource warning per 10 s */
+
+/* A flow as the guest sees it; ports and addresses in network order */
+struct udp_key {
+	uint32_t seed;		/* the table's hash seed, not compared */
+	uint32_t gaddr;		/* guest */
+	uint32_t daddr;		/* destination the guest addressed */
+	uint16_t gport;
+	uint16_t dport;
+};
+
+struct udp_flow {
+	struct udp_key key;
+	GList lru;		/* link in un_udp.lru; data: this flow */
+	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
+	int fd;			/* connected host socket */
+	uint32_t ref;		/* epoll reference (idx of UN_EP_UDP) */
+	int64_t last_ms;	/* last datagram, either direction */
+};
+
+struct un_udp {
+	GHashTable *by_key;	/* struct udp_key * -> struct udp_flow * */
+	GHashTable *by_ref;	/* ref -> struct udp_flow * */
+	GQueue lru;		/* flows, least recently used first */
+	uint32_t seed;
+	uint32_t next_ref;
+	int64_t last_log_ms;
+	size_t bufsize;		/* largest payload toward a guest */
+	uint8_t *bufs;		/* UDP_BATCH receive buffers of bufsize */
+	struct iovec iov[UDP_BATCH];
+	struct mmsghdr msgs[UDP_BATCH];
+};
+
+/**
+ * udp_key_hash() - Hash of a flow key, seeded (guests choose the keys)
+ * Return: hash value for GHashTable
+ */
+static guint udp_key_hash(gconstpointer p)
+{
+	const struct udp_key *k = p;
+	uint64_t h = k->seed;
+
+	h ^= (uint64_t)k->gaddr << 32 | k->daddr;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= (uint64_t)k->gport << 16 | k->dport;
+	h *= 0xc2b2ae3d27d4eb4fULL;
+	h ^= h >> 29;
+	h *= 0x165667b19e3779f9ULL;
+	return (guint)(h ^ (h >> 32));
+}
+
+static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
+{
+	const struct udp_key *x = a, *y = b;
+
+	return x->gaddr == y->gaddr && x->daddr == y->daddr &&
+	       x->gport == y->gport && x->dport == y->dport;
+}
+
+/**
+ * udp_log_limited() - Warn about a flow socket that can't be created
+ * @err:	positive errno
+ *
+ * Running out of descriptors or memory is worth a warning, at most one per
+ * UDP_LOG_MS; an unreachable destination only a debug line.
+ */
+static void udp_log_limited(struct usernat *un, int err)
+{
+	int64_t now = un_now_ms();
+
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		un_debug(un, "UDP: cannot open a flow socket: %s",
+			 strerror(err));
+		return;
+	}
+	if (now - un->udp->last_log_ms < UDP_LOG_MS)
+		return;
+	un->udp->last_log_ms = now;
+	un_warn(un, "UDP: cannot open a flow socket: %s (flows: %u)",
+		strerror(err), un->flows);
+}
+
+/**
+ * udp_nat_dest_ok() - May a guest datagram to @daddr leave through the host?
+ *
+ * Loopback (127/8) and "this network" (0/8, which Linux connects to the
+ * host itself) are martians for a router (RFC 1812 5.3.7, RFC 1122
+ * 3.2.1.3): the host's loopback is reached through the gateway address, and
+ * only when map-host-loopback allows it.
+ *
+ * Return: true if a flow may be created
+ */
+static bool udp_nat_dest_ok(uint32_t daddr)
+{
+	uint32_t h = ntohl(daddr);
+
+	return (h >> 24) != 127 && (h >> 24) != 0;
+}
+
+/**
+ * udp_flow_free() - End a flow: close its socket, release its charge
+ */
+static void udp_flow_free(struct usernat *un, struct udp_flow *f)
+{
+	struct un_udp *u = un->udp;
+
+	g_hash_table_remove(u->by_key, &f->key);
+	g_hash_table_remove(u->by_ref, GUINT_TO_POINTER(f->ref));
+	g_queue_unlink(&u->lru, &f->lru);
+	un_epoll_del(un, f->fd);
+	close(f->fd);
+	un_flow_release(un, f->key.gaddr);
+	g_free(f);
+}
+
+/** udp_flow_touch() - Mark @f used now: move it to the tail of the LRU list */
+static void udp_flow_touch(struct un_udp *u, struct udp_flow *f, int64_t now)
+{
+	f->last_ms = now;
+	g_queue_unlink(&u->lru, &f->lru);
+	g_queue_push_tail_link(&u->lru, &f->lru);
+}
+
+/**
+ * udp_flow_socket() - Open the connected host socket of a new flow
+ * @host:	address to connect to, network order
+ * @port:	destination port, network order
+ *
+ * Return: socket, or negative errno
+ */
+static int udp_flow_socket(uint32_t host, uint16_t port)
+{
+	struct sockaddr_in any = { .sin_family = AF_INET };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = port,
+				  .sin_addr.s_addr = host };
+	int fd, one = 1, ret;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&any, sizeof(any)) ||
+	    connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/**
+ * udp_flow_new() - Create the flow for @k, charged to the guest
+ * @ip:		the guest's datagram, for the ICMP error if we refuse
+ *
+ * Return: new flow (owned by the tables), or NULL after telling the guest
+ */
+static struct udp_flow *udp_flow_new(struct usernat *un,
+				     const struct ip4_in *ip,
+				     const struct udp_key *k)
+{
+	struct un_udp *u = un->udp;
+	struct udp_flow *f;
+	int fd, code;
+
+	if (un_flow_charge(un, k->gaddr, "UDP flow")) {
+		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
+		return NULL;
+	}
+	fd = udp_flow_socket(un_host_addr(un, k->daddr), k->dport);
+	if (fd < 0) {
+		un_flow_release(un, k->gaddr);
+		UN_COUNT(un, drop_udp_socket);
+		code = icmp4_unreach_code(-fd);
+		udp_log_limited(un, -fd);
+		if (code >= 0)
+			icmp4_send_error(un, ip, ICMP_UNREACH, (uint8_t)code);
+		return NULL;
+	}
+	f = g_new0(struct udp_flow, 1);
+	f->key = *k;
+	f->fd = fd;
+	f->lru.data = f;
+	do {
+		f->ref = u->next_ref++;
+	} while (g_hash_table_contains(u->by_ref, GUINT_TO_POINTER(f->ref)));
+	if (un_epoll_add(un, fd, EPOLLIN, UN_EP_UDP, f->ref)) {
+		close(fd);
+		g_free(f);
+		un_flow_release(un, k->gaddr);
+		UN_COUNT(un, drop_udp_socket);
+		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
+		return NULL;
+	}
+	g_hash_table_insert(u->by_key, &f->key, f);
+	g_hash_table_insert(u->by_ref, GUINT_TO_POINTER(f->ref), f);
+	g_queue_push_tail_link(&u->lru, &f->lru);
+	UN_COUNT(un, udp_flows);
+	return f;
+}
+
+/**
+ * udp_nat() - Send a guest datagram out through its flow's host socket
+ * @uh:		the guest's UDP header (validated)
+ * @payload:	its payload, untrusted bytes (not kept)
+ */
+static void udp_nat(struct usernat *un, const struct ip4_in *ip,
+		    const struct udp_hdr *uh, const struct pkt *payload)
+{
+	struct un_udp *u = un->udp;
+	struct udp_key k = { .seed = u->seed, .gaddr = ip->saddr,
+			     .daddr = ip->daddr, .gport = uh->source,
+			     .dport = uh->dest };
+	struct udp_flow *f = g_hash_table_lookup(u->by_key, &k);
+	ssize_t n;
+	int code;
+
+	if (!udp_nat_dest_ok(ip->daddr)) {
+		UN_COUNT(un, drop_udp_dst);
+		return;
+	}
+	if (!f && !(f = udp_flow_new(un, ip, &k)))
+		return;
+	memcpy(f->mac, ip->src_mac, ETH_ALEN);
+	udp_flow_touch(u, f, un_now_ms());
+
+	n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
+	/* An ICMP error for an earlier datagram is reported on this send()
+	 * and the datagram not sent; the error itself is relayed from the
+	 * error queue, so just try once more. */
+	if (n < 0 && errno == ECONNREFUSED)
+		n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
+	if (n >= 0) {
+		UN_COUNT(un, udp_out);
+		return;
+	}
+	UN_COUNT(un, drop_udp_send);
+	code = icmp4_unreach_code(errno);
+	if (code == ICMP_UNREACH_NET || code == ICMP_UNREACH_HOST)
+		icmp4_send_error(un, ip, ICMP_UNREACH, (uint8_t)code);
+}
+
+/**
+ * udp_flow_errqueue() - Relay ICMP errors queued on a flow's socket
+ *
+ * Destination unreachable (except "fragmentation needed", which the host
+ * handles for us) and time exceeded are relayed, as an error quoting the
+ * guest's flow (RFC 792); local errors are only drained.
+ */
+static void udp_flow_errqueue(struct usernat *un, struct udp_flow *f)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+			     sizeof(struct sockaddr_in))];
+	const struct sock_extended_err *ee;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	int i;
+
+	for (i = 0; i < UDP_ERRQ_READS; i++) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		if (recvmsg(f->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level != IPPROTO_IP ||
+			    cm->cmsg_type != IP_RECVERR)
+				continue;
+			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+			if (ee->ee_origin != SO_EE_ORIGIN_ICMP ||
+			    !((ee->ee_type == ICMP_UNREACH &&
+			       ee->ee_code != ICMP_UNREACH_NEEDFRAG) ||
+			      ee->ee_type == ICMP_TIMXCEED))
+				continue;
+			UN_COUNT(un, udp_icmp_relayed);
+			icmp4_send_error_flow(un, f->mac, IPPROTO_UDP4,
+					      f->key.gaddr, f->key.gport,
+					      f->key.daddr, f->key.dport,
+					      ee->ee_type, ee->ee_code);
+		}
+	}
+}
+
+/**
+ * udp_flow_recv() - Relay datagrams from a flow's socket to its guest
+ *
+ * At most UDP_READS batches of UDP_BATCH datagrams per call ("prevent loop
+ * starvation"); level-triggered epoll calls again for the rest.
+ */
+static void udp_flow_recv(struct usernat *un, struct udp_flow *f)
+{
+	struct un_udp *u = un->udp;
+	int r, n, i;
+	bool got = false;
+
+	for (r = 0; r < UDP_READS; r++) {
+		for (i = 0; i < UDP_BATCH; i++) {
+			u->msgs[i].msg_hdr.msg_flags = 0;
+			u->msgs[i].msg_len = 0;
+		}
+		n = recvmmsg(f->fd, u->msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;	/* EAGAIN, or an error the queue reports */
+		got = true;
+		for (i = 0; i < n; i++) {
+			size_t len = u->msgs[i].msg_len;
+
+			if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				UN_COUNT(un, drop_udp_toobig);
+				continue;
+			}
+			memcpy(udp4_out_payload(un), u->iov[i].iov_base, len);
+			UN_COUNT(un, udp_in);
+			udp4_out_send(un, f->mac, f->key.daddr, f->key.dport,
+				      f->key.gaddr, f->key.gport, len);
+		}
+		if (n < UDP_BATCH)
+			break;
+	}
+	if (got)
+		udp_flow_touch(u, f, un_now_ms());
+}
+
+/**
+ * udp_ready() - Host-side event on a flow's socket
+ * @ref:	UN_EP_UDP and the flow's reference
+ * @events:	epoll events
+ *
+ * A reference whose flow has ended (an event of the same batch as its
+ * expiry) is ignored.
+ */
+void udp_ready(struct usernat *un, union un_ref ref, uint32_t events)
+{
+	struct udp_flow *f;
+
+	if (!un->udp)
+		return;
+	f = g_hash_table_lookup(un->udp->by_ref, GUINT_TO_POINTER(ref.idx));
+	if (!f)
+		return;
+	if (events & EPOLLERR)
+		udp_flow_errqueue(un, f);
+	if (events & EPOLLIN)
+		udp_flow_recv(un, f);
+}
+
+/**
+ * udp_tick() - End flows idle for longer than the UDP timeout
+ * @now_ms:	monotonic time
+ *
+ * Walks the LRU list from its oldest end and stops at the first flow still
+ * in use: cost proportional to the flows that expire, not to all flows.
+ */
+void udp_tick(struct usernat *un, int64_t now_ms)
+{
+	struct un_udp *u = un->udp;
+	int64_t timeout = (int64_t)un->cfg.lim.udp_timeout * 1000;
+	struct udp_flow *f;
+
+	if (!u)
+		return;
+	while ((f = g_queue_peek_head(&u->lru)) &&
+	       now_ms - f->last_ms >= timeout) {
+		UN_COUNT(un, udp_flows_expired);
+		udp_flow_free(un, f);
+	}
+}
+
+/**
+ * udp_init() - Set up the UDP NAT of an instance
+ *
+ * Receive buffers are sized for the largest UDP payload the guest MTU
+ * carries (MTU - IPv4 header - UDP header) and allocated once, here.
+ *
+ * Return: 0
+ */
+int udp_init(struct usernat *un)
+{
+	struct un_udp *u = g_new0(struct un_udp, 1);
+	int i;
+
+	un->udp = u;
+	u->by_key = g_hash_table_new(udp_key_hash, udp_key_equal);
+	u->by_ref = g_hash_table_new(g_direct_hash, g_direct_equal);
+	g_queue_init(&u->lru);
+	u->seed = g_random_int();
+	u->next_ref = g_random_int();
+	u->last_log_ms = -UDP_LOG_MS;
+	u->bufsize = un->cfg.mtu - IP4_HLEN - UDP_HLEN;
+	u->bufs = g_malloc(u->bufsize * UDP_BATCH);
+	for (i = 0; i < UDP_BATCH; i++) {
+		u->iov[i].iov_base = u->bufs + (size_t)i * u->bufsize;
+		u->iov[i].iov_len = u->bufsize;
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+/**
+ * udp_cleanup() - End all flows and free the UDP NAT; safe if never set up
+ */
+void udp_cleanup(struct usernat *un)
+{
+	struct un_udp *u = un->udp;
+	struct udp_flow *f;
+
+	if (!u)
+		return;
+	while ((f = g_queue_peek_head(&u->lru)))
+		udp_flow_free(un, f);
+	g_hash_table_destroy(u->by_key);
+	g_hash_table_destroy(u->by_ref);
+	g_free(u->bufs);
+	g_free(u);
+	un->udp = NULL;
+}
 
 /**
  * udp_from_guest() - Validate a UDP datagram and hand it to its service
@@ -50,8 +515,19 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		UN_COUNT(un, drop_udp_bcast);
 		return;
 	}
-	UN_COUNT(un, drop_udp_port);
-	icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_PORT);
+	if (ip->daddr == un->cfg.dns && uh->dest == htons(53)) {
+		dns_from_guest(un, ip, uh->source, &payload);
+		return;
+	}
+	/* Our addresses have no other services; the gateway's are the
+	 * host's loopback ones when mapped (then un_host_addr() differs) */
+	if (un_is_ours(un, ip->daddr) &&
+	    un_host_addr(un, ip->daddr) == ip->daddr) {
+		UN_COUNT(un, drop_udp_port);
+		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_PORT);
+		return;
+	}
+	udp_nat(un, ip, uh, &payload);
 }
 
 /**
@@ -74,8 +550,3 @@ void udp4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
 	ip4_out_send(un, dst_mac, saddr, daddr, IPPROTO_UDP4, ulen);
 }
 
-/* NAT flows: placeholders until Outbound NAT lands */
-int udp_init(struct usernat *un) { return 0; }
-void udp_cleanup(struct usernat *un) { }
-void udp_ready(struct usernat *un, union un_ref ref, uint32_t events) { }
-void udp_tick(struct usernat *un, int64_t now_ms) { }

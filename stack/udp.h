@@ -5,6 +5,15 @@
 #define UN_UDP_H
 
 /* Counters of this module, X(name, description), merged into UN_COUNTERS */
-#define UN_COUNTERS_UDP(X)
+#define UN_COUNTERS_UDP(X)						\
+	X(udp_flows, "UDP flows created")				\
+	X(udp_flows_expired, "UDP flows ended after the idle timeout")	\
+	X(udp_out, "UDP datagrams sent from guests to host sockets")	\
+	X(udp_in, "UDP datagrams relayed from host sockets to guests")	\
+	X(udp_icmp_relayed, "ICMP errors for UDP flows relayed to guests") \
+	X(drop_udp_dst, "dropped: UDP to a loopback or zero address")	\
+	X(drop_udp_socket, "refused: no host socket for a UDP flow")	\
+	X(drop_udp_send, "dropped: UDP send to the host failed")	\
+	X(drop_udp_toobig, "dropped: host UDP datagram over guest MTU")
 
 #endif

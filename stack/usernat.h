@@ -53,6 +53,14 @@ void usernat_config_free(struct usernat_config *cfg);
 int usernat_config_set(struct usernat_config *cfg, const char *key,
 		       const char *value, char **err);
 
+/** usernat_config_keys() - NULL-terminated list of every option name */
+const char *const *usernat_config_keys(void);
+/** usernat_config_key_is_flag() - 1 if option @key takes no value */
+int usernat_config_key_is_flag(const char *key);
+
+/** usernat_config_key_repeats() - 1 if option @key may be given again */
+int usernat_config_key_repeats(const char *key);
+
 /** usernat_config_mtu() - The MTU the configuration gives guests */
 unsigned int usernat_config_mtu(const struct usernat_config *cfg);
 /** usernat_config_log_level() - The configured USERNAT_LOG_* level */
