@@ -22,6 +22,11 @@
 #define TCPOPT_SACK_OK	4
 #define TCPOPT_TS	8
 
+#define TCPOLEN_MSS	4	/* kind, length, 16-bit MSS */
+#define TCPOLEN_WSCALE	3	/* kind, length, shift count */
+#define TCP_MAX_WSCALE	14	/* RFC 7323 2.3 */
+#define TCP_DEFAULT_MSS	536	/* RFC 9293 3.7.1, when no MSS option */
+
 struct tcp_hdr {
 	uint16_t source;
 	uint16_t dest;
@@ -33,5 +38,8 @@ struct tcp_hdr {
 	uint16_t check;
 	uint16_t urg_ptr;
 } __attribute__((packed));
+
+/* Header length in bytes from the data offset field */
+#define TCP_DOFF_LEN(doff)	((size_t)((doff) >> 4) * 4)
 
 #endif
