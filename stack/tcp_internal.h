@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * tcp_internal.h - TCP NAT: connection table and state shared by tcp.c
+ * (table, timers, host events), tcp_in.c (segments from guests) and
+ * tcp_out.c (segments toward guests)
+ *
+ * See the theory of operation at the top of tcp.c.
+ */
+#ifndef UN_TCP_INTERNAL_H
+#define UN_TCP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack.h"
+#include "wire/tcp.h"
+
+/* Tunables; times in milliseconds */
+#define TCP_CONNECT_TIMEOUT	75000	/* give up a host connect() */
+#define TCP_RTO_INIT		1000	/* RFC 6298 2.1 */
+#define TCP_RTO_MIN		200	/* as Linux; RFC 6298 2.4 says 1 s */
+#define TCP_RTO_MAX		60000	/* RFC 6298 2.5 */
+#define TCP_MAX_RETRIES		15	/* consecutive timeouts, then reset */
+#define TCP_GIVE_UP_MS		120000	/* ... or this long without progress */
+#define TCP_SYN_RETRIES		5	/* SYN-ACKs to a silent guest */
+#define TCP_HALF_CLOSED_IDLE	300000	/* idle limit once one side sent FIN */
+#define TCP_CLOSING_IDLE	60000	/* ... once both did */
+#define TCP_IW_SEGS		10	/* initial window, RFC 6928 */
+#define TCP_RCV_WS		7	/* our window scale, RFC 7323 2.2 */
+#define TCP_MIN_MSS		128	/* floor for a guest's MSS option */
+#define TCP_ACK_SEGS		16	/* ACK at once after this many MSS */
+#define TCP_WND_MIN_SEGS	4	/* window floor while the socket takes data */
+#define TCP_SEND_ROUNDS		16	/* socket reads per wake-up, then yield */
+#define TCP_CHUNK_SHIFT		8	/* connections per pool chunk: 256 */
+#define TCP_CHUNK		(1U << TCP_CHUNK_SHIFT)
+#define TCP_SLOT_BITS		24	/* slot | generation << 24 in un_ref */
+#define TCP_SLOT_MASK		((1U << TCP_SLOT_BITS) - 1)
+
+/* Payload room in un->obuf after Ethernet, IPv4 and TCP headers, within the
+ * 65535-byte IPv4 total length */
+#define TCP_OBUF_DATA		(65535 - 20 - TCP_HLEN)
+
+enum tcp_state {
+	TCP_ST_FREE = 0,	/* slot on the free list */
+	TCP_ST_CONNECTING,	/* guest's SYN seen; host connect() pending */
+	TCP_ST_SYN_RCVD,	/* host connected; our SYN-ACK sent */
+	TCP_ST_ESTABLISHED,	/* handshake done; flags tell the halves */
+	TCP_ST_DEAD,		/* closed, still on the deferred list */
+};
+
+/* Connection flags */
+#define TF_GUEST_FIN	0x0001	/* guest's FIN taken; host socket SHUT_WR */
+#define TF_HOST_EOF	0x0002	/* host EOF read; our FIN is at fin_seq */
+#define TF_HOST_RDHUP	0x0004	/* host peer sent FIN: read on to the EOF */
+#define TF_RCV_FULL	0x0008	/* host socket refused data: window 0 */
+#define TF_REFUSED	0x0010	/* ... and the guest has data to resend */
+#define TF_ACK_DUE	0x0020	/* send an ACK at the next flush */
+#define TF_SEND_DUE	0x0040	/* read the host socket at the next flush */
+#define TF_SOON		0x0080	/* on the deferred-work list */
+#define TF_HALF_OPEN	0x0100	/* counted as a half-open connect */
+#define TF_NO_EPOLLIN	0x0200	/* EPOLLIN off while the guest window is 0 */
+#define TF_RECOVERY	0x0400	/* NewReno fast recovery, RFC 6582 */
+#define TF_WND_DIRTY	0x0800	/* socket written since window computed */
+#define TF_WS		0x1000	/* window scaling agreed, RFC 7323 */
+#define TF_RTT		0x2000	/* RTT sample running (rtt_seq, rtt_ts) */
+#define TF_PERSIST	0x4000	/* window probing: rto_at is the probe */
+#define TF_CHARGED	0x8000	/* counted in un_flow_charge() */
+
+/**
+ * struct tcp_conn - One guest TCP connection and its host socket
+ *
+ * Sequence numbers on the guest side are ours (snd_*) and the guest's
+ * (rcv_*), as in RFC 9293; addresses and ports in network order.
+ */
+struct tcp_conn {
+	/* flow key, as the guest sees it */
+	uint32_t gaddr, daddr;		/* guest, destination */
+	uint16_t gport, dport;
+	int32_t hnext;			/* hash chain, -1: end */
+	int32_t heap_pos;		/* timer heap index, -1: none */
+	int32_t soon_next;		/* deferred-work list */
+	int fd;				/* host socket, -1: none */
+	uint8_t mac[ETH_ALEN];		/* the guest's Ethernet address */
+	uint8_t state;			/* enum tcp_state */
+	uint8_t gen;			/* slot generation, checked in refs */
+	uint16_t flags;			/* TF_* */
+	uint16_t mss;			/* largest segment toward the guest */
+	uint8_t snd_ws;			/* guest's window shift */
+	uint8_t retries;		/* consecutive timeouts */
+	uint8_t dupacks;		/* duplicate ACKs in a row */
+	uint8_t pad_;
+
+	/* guest -> host */
+	uint32_t rcv_nxt;		/* next byte expected from the guest */
+	uint32_t rcv_acked;		/* rcv_nxt last acknowledged */
+	uint32_t rcv_edge;		/* right window edge last advertised */
+	uint32_t rcv_space;		/* host socket's free space, cached */
+
+	/* host -> guest */
+	uint32_t snd_una;		/* oldest byte the guest hasn't ACKed */
+	uint32_t snd_nxt;		/* next byte to send */
+	uint32_t snd_max;		/* highest byte ever sent, + 1 */
+	uint32_t sock_seq;		/* first byte still in the host socket */
+	uint32_t peek_seq;		/* where the next MSG_PEEK reads */
+	uint32_t fin_seq;		/* our FIN, if TF_HOST_EOF */
+	uint32_t snd_wnd;		/* guest's window, bytes */
+	uint32_t snd_wl1, snd_wl2;	/* segment that last set snd_wnd */
+	uint32_t cwnd, ssthresh;	/* RFC 5681 */
+	uint32_t recover;		/* RFC 6582 */
+	uint32_t srtt, rttvar, rto;	/* RFC 6298, ms */
+	uint32_t rtt_seq, rtt_ts;	/* RTT sample: end seq, send time */
+	uint32_t rtx_start;		/* first timeout of a run, ms (low 32) */
+
+	int64_t rto_at;			/* retransmit/probe/connect; 0: none */
+	int64_t timer_at;		/* heap key (may be early: lazy) */
+	int64_t last_ms;		/* last activity, for idle timeouts */
+};
+
+/**
+ * struct un_tcp - TCP NAT state of one instance
+ */
+struct un_tcp {
+	struct tcp_conn **chunk;	/* pool, TCP_CHUNK connections each */
+	uint32_t nchunks;
+	uint32_t cap;			/* slots allocated */
+	uint32_t max;			/* slots allowed (max_flows) */
+	int32_t free_head;		/* free slots, via hnext */
+	uint32_t count;			/* connections in the table */
+	int32_t *bucket;		/* hash buckets, -1: empty */
+	uint32_t nbuckets;		/* power of two */
+	int32_t *heap;			/* min-heap of slots by timer_at */
+	uint32_t heap_len, heap_cap;
+	int32_t soon_head;		/* deferred work, -1: none */
+	int timerfd;
+	int64_t armed_at;		/* timerfd deadline, INT64_MAX: off */
+	uint32_t hash_key[4];		/* per-instance secrets */
+	uint32_t iss_key[4];
+	bool peek_off;			/* SO_PEEK_OFF works on TCP */
+	bool trunc;			/* recv(MSG_TRUNC) discards */
+	uint8_t *scratch;		/* 64 KiB, for fallbacks, lazily */
+	int64_t last_fd_log;		/* rate limit of EMFILE logs */
+};
+
+#define TCP_SCRATCH	65536
+
+/* Sequence arithmetic, RFC 9293 3.4 */
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+static inline bool seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+#define seq_gt(a, b)	seq_lt(b, a)
+#define seq_ge(a, b)	seq_le(b, a)
+
+static inline uint32_t tcp_min(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint32_t tcp_max(uint32_t a, uint32_t b)
+{
+	return a > b ? a : b;
+}
+
+/* tcp.c: table, lifetime, timers, deferred work */
+struct tcp_conn *tcp_conn_at(const struct un_tcp *t, uint32_t slot);
+uint32_t tcp_conn_slot(const struct un_tcp *t, const struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
+			    uint16_t gport, uint32_t daddr, uint16_t dport);
+struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
+			      uint16_t gport, uint32_t daddr, uint16_t dport);
+void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive);
+void tcp_timer_want(struct usernat *un, struct tcp_conn *c, int64_t at);
+void tcp_soon(struct usernat *un, struct tcp_conn *c, uint16_t what);
+int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool in);
+uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c);
+int64_t tcp_now(void);
+
+/* tcp_in.c: segments from guests */
+void tcp_connected(struct usernat *un, struct tcp_conn *c);
+void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err);
+
+/* tcp_out.c: segments toward guests, host socket reads */
+void tcp_send_flags(struct usernat *un, struct tcp_conn *c, uint8_t flags);
+void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update);
+void tcp_send_synack(struct usernat *un, struct tcp_conn *c);
+void tcp_send_rst(struct usernat *un, struct tcp_conn *c);
+void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
+		   const struct tcp_hdr *th, size_t dlen);
+int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c);
+int tcp_consume(struct usernat *un, struct tcp_conn *c);
+int tcp_retransmit_head(struct usernat *un, struct tcp_conn *c);
+void tcp_rto_update(struct tcp_conn *c, uint32_t rtt);
+void tcp_window_reopened(struct usernat *un, struct tcp_conn *c);
+void tcp_reset(struct usernat *un, struct tcp_conn *c, bool abortive);
+void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now);
+
+#endif /* UN_TCP_INTERNAL_H */
