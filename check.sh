@@ -34,6 +34,7 @@ fi
 
 log "make check"
 make -j"$JOBS" check >check.out 2>&1
+check_st=$?
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' check.out | sed 's/^/  /' | grep -v '^  PASS' || true
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out
 for f in $(find tests -name '*.log' ! -name test-suite.log); do
@@ -76,6 +77,11 @@ read -r pass fail skip < <(cat $(find _build/tests -name '*.trs') /dev/null |
 	     /^:test-result: SKIP/ { s++ } END { print p+0, f+0, s+0 }')
 # a script that errored (bad exit, bail out) counts as a failure too
 errs=$(grep -l '^:global-test-result: ERROR' $(find _build/tests -name '*.trs') /dev/null 2>/dev/null | wc -l)
+# make check itself failing outside any test (a build error) is a failure
+if [ "$check_st" -ne 0 ] && [ "$fail" -eq 0 ] && [ "$errs" -eq 0 ]; then
+	echo "make check failed:"; tail -20 _build/check.out
+	errs=1
+fi
 pass=$((pass + extra_pass))
 fail=$((fail + extra_fail + errs))
 echo "$pass passed, $fail failed, $skip skipped"
