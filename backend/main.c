@@ -114,6 +114,10 @@ static const GOptionEntry net_entries[] = {
 		 "the host's loopback"),
 	CFG_OPT("log-level", 'l', "error, warning, info (default) or debug",
 		"LEVEL"),
+	CFG_OPT("pcap", 'p', "Record every frame, both ways, in pcap format",
+		"FILE"),
+	CFG_OPT("pcap-max", 0, "Stop capturing at SIZE bytes (K/M/G "
+		"suffixes; default 1G, 0: no cap)", "SIZE"),
 	{ NULL }
 };
 

@@ -42,6 +42,9 @@ static const char config_help[] =
 	"max-flows=N            flows (TCP, UDP, ICMP) in all (default 32768)\n"
 	"max-flows-per-guest=N  flows of one guest (default 16384)\n"
 	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
+	"pcap=FILE              record every frame, both ways, in pcap format\n"
+	"pcap-max=SIZE          stop capturing at SIZE bytes (K, M, G suffixes;\n"
+	"                       default 1G; 0: no cap)\n"
 	"log-level=LEVEL        error, warning, info (default) or debug\n";
 
 /* Every option name usernat_config_set() takes; flags take no value */
@@ -50,7 +53,7 @@ static const char *const config_keys[] = {
 	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
-	"max-half-open", "log-level", NULL
+	"max-half-open", "pcap", "pcap-max", "log-level", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
@@ -144,6 +147,7 @@ struct usernat_config *usernat_config_new(void)
 	cfg->lim.max_half_open = 1024;
 	cfg->lim.udp_timeout = 180;
 	cfg->lim.tcp_idle_timeout = 7200;
+	cfg->pcap_max = 1ULL << 30;
 	return cfg;
 }
 
@@ -431,6 +435,25 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			cfg->dhcp = false;
 		else
 			cfg->map_host_loopback = false;
+		return 0;
+	}
+	if (!strcmp(key, "pcap"))
+		return set_string(cfg->pcap, sizeof(cfg->pcap), key, v, err);
+	if (!strcmp(key, "pcap-max")) {
+		char *end;
+		unsigned long long sz;
+
+		errno = 0;
+		sz = v && *v != '-' ? strtoull(v, &end, 10) : 0;
+		if (!v || !*v || *v == '-' || errno || end == v ||
+		    (*end && end[1]) ||
+		    (*end && !strchr("kKmMgG", *end)))
+			return set_err(err, -EINVAL, "pcap-max: '%s': expected "
+				       "a size such as 100M", v ? v : "");
+		if (*end)
+			sz <<= (*end | 0x20) == 'k' ? 10 :
+			       (*end | 0x20) == 'm' ? 20 : 30;
+		cfg->pcap_max = sz;
 		return 0;
 	}
 	if (!strcmp(key, "dns-upstream"))

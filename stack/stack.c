@@ -214,6 +214,8 @@ void un_out_frame(struct usernat *un, size_t len)
 {
 	un->ctr[UN_CTR_frames_out]++;
 	un->ctr[UN_CTR_bytes_out] += len;
+	if (un->pcap)
+		pcap_frame(un, un->obuf, len);
 	un->out(un->opaque, un->obuf, len);
 }
 
@@ -272,6 +274,9 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 					       strerror(-ret));
 		goto fail;
 	}
+	if (un->cfg.pcap[0] &&
+	    usernat_pcap_start(un, un->cfg.pcap, un->cfg.pcap_max, err))
+		goto fail;
 	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
 	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0) {
 		if (err)
@@ -289,6 +294,7 @@ void usernat_free(struct usernat *un)
 {
 	if (!un)
 		return;
+	usernat_pcap_stop(un);
 	dns_cleanup(un);
 	icmp_cleanup(un);
 	udp_cleanup(un);
@@ -313,6 +319,8 @@ void usernat_input(struct usernat *un, const void *frame, size_t len)
 {
 	un->ctr[UN_CTR_frames_in]++;
 	un->ctr[UN_CTR_bytes_in] += len;
+	if (un->pcap)
+		pcap_frame(un, frame, len);
 	eth_from_guest(un, frame, len);
 }
 
@@ -325,6 +333,7 @@ static void timer_tick(struct usernat *un)
 	if (read(un->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	now = un_now_ms();
+	pcap_flush(un);
 	tcp_tick(un, now);
 	udp_tick(un, now);
 	icmp_tick(un, now);

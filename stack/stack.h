@@ -146,6 +146,8 @@ struct usernat_config {
 	char search[256];	/* option 119, comma-separated, empty: none */
 	char hostname[64];	/* option 12 for guests with no static name */
 	GArray *dhcp_hosts;	/* struct un_dhcp_host */
+	char pcap[256];		/* capture file, empty: none */
+	uint64_t pcap_max;	/* capture size cap in bytes, 0: none */
 	GArray *dns_upstreams;	/* struct sockaddr_storage; empty: resolv.conf */
 	char resolv_conf[256];	/* where to read upstreams from */
 	struct un_limits lim;
@@ -164,6 +166,7 @@ struct un_tcp;
 struct un_udp;
 struct un_icmp;
 struct un_dns;
+struct un_pcap;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -179,6 +182,7 @@ struct usernat {
 	struct un_udp *udp;		/* udp.c (NAT flows) */
 	struct un_icmp *icmp;		/* icmp.c (echo NAT) */
 	struct un_dns *dns;		/* dns.c */
+	struct un_pcap *pcap;		/* pcap.c, NULL unless capturing */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
@@ -221,6 +225,10 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
 void un_flow_release(struct usernat *un, uint32_t guest_ip);
 int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
 void un_half_open_release(struct usernat *un, uint32_t guest_ip);
+
+/* Packet capture (pcap.c) */
+void pcap_frame(struct usernat *un, const void *frame, size_t len);
+void pcap_flush(struct usernat *un);
 
 /* Output: emit the frame of @len bytes at un->obuf */
 void un_out_frame(struct usernat *un, size_t len);

@@ -96,6 +96,17 @@ void usernat_stats_foreach(const struct usernat *un,
 /** usernat_stat() - Value of one counter by name; 0 if unknown */
 uint64_t usernat_stat(const struct usernat *un, const char *name);
 
+/**
+ * usernat_pcap_start() - Record every frame, both ways, in pcap format
+ * @path:	file to (over)write
+ * @max_bytes:	size cap; capture stops there (0: no cap)
+ * Return: 0, or negative errno with *@err set (free with free())
+ */
+int usernat_pcap_start(struct usernat *un, const char *path,
+		       uint64_t max_bytes, char **err);
+/** usernat_pcap_stop() - Stop capturing and close the file, if capturing */
+void usernat_pcap_stop(struct usernat *un);
+
 /** usernat_set_log_level() - Change the instance's log level at run time */
 void usernat_set_log_level(struct usernat *un, int level);
 

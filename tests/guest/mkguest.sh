@@ -146,11 +146,11 @@ dl || { apt_update_once && dl; } || {
 	cat "$WORK/apt-download.log" >&2
 	die "apt-get download $KPKG failed"
 }
-DEB=$(ls "$WORK"/deb/*.deb 2>/dev/null | head -n 1)
+DEB=$(find "$WORK/deb" -maxdepth 1 -name '*.deb' | head -n 1)
 [ -n "$DEB" ] || die "apt-get download $KPKG produced no .deb"
 dpkg -x "$DEB" "$WORK/kernel" || die "dpkg -x $DEB failed"
 
-VMLINUZ=$(ls "$WORK"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)
+VMLINUZ=$(find "$WORK/kernel/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n 1)
 [ -n "$VMLINUZ" ] || die "no /boot/vmlinuz-* in $KPKG"
 # Modules live in /lib/modules or, on merged-/usr packages, /usr/lib/modules.
 MODROOT=

@@ -36,8 +36,9 @@ usage() {
 	exit 2
 }
 
+# die MESSAGE [STATUS]
 die() {
-	echo "$PROG: error: $*" >&2
+	echo "$PROG: error: $1" >&2
 	exit "${2:-1}"
 }
 
@@ -77,11 +78,14 @@ case "$MEM" in ''|*[!0-9]*) die "--mem wants megabytes" 2 ;; esac
 command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not found"
 
 # Build or reuse the cached guest (fast when the cache is current).
-CACHE=$("$SCRIPT_DIR/mkguest.sh" | tail -n 1) || die "mkguest.sh failed"
-[ -s "$CACHE/vmlinuz" ] && [ -s "$CACHE/base.cpio.gz" ] || die "no guest in $CACHE"
+CACHE=$(bash "$SCRIPT_DIR/mkguest.sh" | tail -n 1) || die "mkguest.sh failed"
+if ! [ -s "$CACHE/vmlinuz" ] || ! [ -s "$CACHE/base.cpio.gz" ]; then
+	die "no guest in $CACHE"
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/run-guest.XXXXXX")
 QEMU_PID=
+# shellcheck disable=SC2317  # invoked from the traps
 cleanup() {
 	if [ -n "$QEMU_PID" ]; then
 		kill "$QEMU_PID" 2>/dev/null || true

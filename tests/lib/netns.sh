@@ -211,14 +211,12 @@ wait_for_log() {
 # tap_is_attached [TAP] [PID]: true if some process (PID, if given) has
 # the tap device open (/proc/*/fdinfo shows "iff: TAP" for tun fds).
 tap_is_attached() {
-	local tap=${1:-$TAP} pid=${2:-} f
+	local tap=${1:-$TAP} pid=${2:-}
 	if [ -n "$pid" ]; then
-		f=/proc/$pid/fdinfo/*
+		grep -qsx "iff:[[:space:]]*$tap" "/proc/$pid/fdinfo/"*
 	else
-		f=/proc/[0-9]*/fdinfo/*
+		grep -qsx "iff:[[:space:]]*$tap" /proc/[0-9]*/fdinfo/*
 	fi
-	# shellcheck disable=SC2086
-	grep -qsx "iff:[[:space:]]*$tap" $f
 }
 
 # wait_for_tap_attached TIMEOUT [PID]: wait until $TAP is opened (by PID).
