@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <glib.h>
 
+#include "backend/control.h"
 #include "backend/loop.h"
 #include "backend/transport.h"
 #include "stack/usernat.h"
@@ -31,6 +32,7 @@ struct daemon {
 	struct transport *tr;
 	struct loop_watch un_w;
 	struct loop_watch sig_w;
+	struct control *ctl;
 	int log_level;
 	char *cfg_err;		/* first option error */
 	const char *cfg_err_opt;
@@ -79,8 +81,8 @@ static gboolean opt_cfg(const gchar *name, const gchar *value, gpointer data,
 	return TRUE;
 }
 
-static gchar *opt_vde, *opt_socket;
-static gboolean opt_version;
+static gchar *opt_vde, *opt_socket, *opt_control;
+static gboolean opt_version, opt_no_control;
 
 static const GOptionEntry transport_entries[] = {
 	{ "vde", 'V', 0, G_OPTION_ARG_STRING, &opt_vde,
@@ -88,6 +90,11 @@ static const GOptionEntry transport_entries[] = {
 	  "ptp://PATH, tap://IFNAME, vxvde://...)", "URL" },
 	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
 	  "Listen for QEMU -netdev stream on unix socket PATH", "PATH" },
+	{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &opt_control,
+	  "Control socket (default $XDG_RUNTIME_DIR/usernat.ctl, or "
+	  "/tmp/usernat-UID.ctl); see usernatctl(1)", "PATH" },
+	{ "no-control", 0, 0, G_OPTION_ARG_NONE, &opt_no_control,
+	  "Open no control socket", NULL },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &opt_version,
 	  "Print the version and exit", NULL },
 	{ NULL }
@@ -169,6 +176,49 @@ static void in_to_stack(void *opaque, const void *frame, size_t len)
 	struct daemon *d = opaque;
 
 	usernat_input(d->un, frame, len);
+}
+
+static void set_log_level(int level)
+{
+	log_level = level;
+}
+
+static uint64_t transport_drops(void *opaque)
+{
+	struct daemon *d = opaque;
+
+	return d->tr ? d->tr->tx_drops : 0;
+}
+
+/**
+ * open_control() - The control socket: an explicit --control that fails is
+ * fatal; the default path only warns (another usernat may hold it)
+ * Return: 0, or -1 after printing the reason
+ */
+static int open_control(struct daemon *d)
+{
+	struct control_ctx ctx = { .un = d->un, .set_log_level = set_log_level,
+				   .transport_drops = transport_drops,
+				   .opaque = d };
+	char *path, *err = NULL;
+
+	if (opt_no_control)
+		return 0;
+	path = opt_control ? g_strdup(opt_control) : control_default_path();
+	d->ctl = control_open(&d->loop, path, &ctx, &err);
+	if (!d->ctl && opt_control) {
+		fprintf(stderr, "usernat: %s\n", err);
+		g_free(err);
+		g_free(path);
+		return -1;
+	}
+	if (!d->ctl)
+		g_warning("%s; running without a control socket", err);
+	else
+		g_message("control socket %s", path);
+	g_free(err);
+	g_free(path);
+	return 0;
 }
 
 static void un_ready(struct loop_watch *w, uint32_t events)
@@ -329,6 +379,10 @@ int main(int argc, char **argv)
 	}
 	d.tr->to_stack = in_to_stack;
 	d.tr->to_stack_opaque = &d;
+	if (open_control(&d)) {
+		ret = 1;
+		goto out_tr;
+	}
 
 	g_message("ready on %s", d.tr->where);
 	if (d.tr->qemu_args) {
@@ -339,6 +393,8 @@ int main(int argc, char **argv)
 		if (loop_run_once(&d.loop, -1) < 0)
 			break;
 
+	control_close(d.ctl);
+out_tr:
 	d.tr->free(d.tr);
 out:
 	usernat_free(d.un);
@@ -347,5 +403,6 @@ out:
 	g_free(url);
 	g_free(opt_vde);
 	g_free(opt_socket);
+	g_free(opt_control);
 	return ret;
 }

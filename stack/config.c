@@ -98,6 +98,11 @@ unsigned int usernat_config_mtu(const struct usernat_config *cfg)
 	return cfg->mtu;
 }
 
+uint64_t usernat_config_pcap_max(const struct usernat_config *cfg)
+{
+	return cfg->pcap_max;
+}
+
 int usernat_config_log_level(const struct usernat_config *cfg)
 {
 	return cfg->log_level;

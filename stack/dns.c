@@ -190,6 +190,7 @@ static int dns_upstream_open(struct usernat *un, struct dns_upstream *u,
 	return 0;
 }
 
+/** dns_upstreams_close() - Close all upstream sockets; the list empties */
 static void dns_upstreams_close(struct usernat *un)
 {
 	struct un_dns *d = un->dns;
@@ -379,6 +380,7 @@ int dns_tcp_upstream(struct usernat *un, struct sockaddr_storage *ss,
  * Pending queries
  */
 
+/** dns_query_free() - Forget pending query @q; its ID is free again */
 static void dns_query_free(struct un_dns *d, struct dns_query *q)
 {
 	g_queue_unlink(&d->pending, &q->link);
@@ -448,6 +450,7 @@ static void dns_short_reply(struct usernat *un, const struct dns_query *q,
 	dns_to_guest(un, q, q->qend);
 }
 
+/** dns_servfail() - Give up on @q: SERVFAIL to its guest, @q is freed */
 static void dns_servfail(struct usernat *un, struct dns_query *q)
 {
 	UN_COUNT(un, dns_servfail);

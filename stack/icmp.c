@@ -116,6 +116,7 @@ struct un_icmp {
 	uint8_t buf[65536];	/* one message in or out */
 };
 
+/** icmp_key_hash() - Hash of an echo flow key, seeded; Return: hash */
 static guint icmp_key_hash(gconstpointer p)
 {
 	const struct icmp_key *k = p;
@@ -130,6 +131,7 @@ static guint icmp_key_hash(gconstpointer p)
 	return (guint)(h ^ (h >> 32));
 }
 
+/** icmp_key_equal() - Same flow?  The seed is not part of the key */
 static gboolean icmp_key_equal(gconstpointer a, gconstpointer b)
 {
 	const struct icmp_key *x = a, *y = b;
@@ -253,6 +255,17 @@ static bool icmp_probe(struct usernat *un, bool quiet)
 	return false;
 }
 
+/** icmp_flow_debug() - One debug line about echo flow @f: @what happened */
+static void icmp_flow_debug(const struct usernat *un,
+			    const struct icmp_flow *f, const char *what)
+{
+	char g[16], d[16];
+
+	un_debug(un, "ICMP echo flow %s id %u -> %s (host id %u): %s",
+		 un_ip4_str(f->key.gaddr, g), ntohs(f->key.gid),
+		 un_ip4_str(f->key.daddr, d), ntohs(f->sid), what);
+}
+
 /**
  * icmp_flow_free() - End an echo flow: close its socket, release its charge
  */
@@ -273,6 +286,7 @@ static void icmp_flow_free(struct usernat *un, struct icmp_flow *f)
 	g_free(f);
 }
 
+/** icmp_flow_touch() - Mark @f used now: to the tail of the LRU list */
 static void icmp_flow_touch(struct un_icmp *i, struct icmp_flow *f)
 {
 	f->last_ms = un_now_ms();
@@ -324,6 +338,13 @@ static int icmp_raw_sid(struct un_icmp *i, uint16_t *sid)
 	return -ENOSPC;
 }
 
+/**
+ * icmp_log_limited() - Warn about an echo socket that can't be had
+ * @err:	positive errno
+ *
+ * Out of descriptors or memory: a warning, at most one per ICMP_LOG_MS;
+ * anything else only a debug line.
+ */
 static void icmp_log_limited(struct usernat *un, int err)
 {
 	int64_t now = un_now_ms();
@@ -390,6 +411,7 @@ static struct icmp_flow *icmp_flow_new(struct usernat *un,
 	g_hash_table_insert(i->by_key, &f->key, f);
 	g_queue_push_tail_link(&i->lru, &f->lru);
 	UN_COUNT(un, icmp_flows);
+	icmp_flow_debug(un, f, "new");
 	return f;
 
 refuse:
@@ -734,6 +756,7 @@ void icmp_tick(struct usernat *un, int64_t now_ms)
 	while ((f = g_queue_peek_head(&i->lru)) &&
 	       now_ms - f->last_ms >= ICMP_FLOW_TIMEOUT_MS) {
 		UN_COUNT(un, icmp_flows_expired);
+		icmp_flow_debug(un, f, "expired");
 		icmp_flow_free(un, f);
 	}
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dhcp.h"
 #include "stack.h"
 
 static const char *const counter_names[UN_CTR_MAX] = {
@@ -340,6 +341,18 @@ static void timer_tick(struct usernat *un)
 	dns_tick(un, now);
 }
 
+static void lease_export(struct usernat_lease *o,
+			 const struct dhcp_lease_info *l, int64_t now)
+{
+	memcpy(o->mac, l->mac, ETH_ALEN);
+	o->ip = l->ip;
+	o->expires_in = l->expires_ms > now ?
+			(uint32_t)((l->expires_ms - now) / 1000) : 0;
+	o->is_static = l->is_static;
+	memcpy(o->name, l->name, sizeof(o->name));
+	o->name[sizeof(o->name) - 1] = 0;
+}
+
 /**
  * usernat_service() - Dispatch ready host-side events, without blocking
  *
@@ -398,6 +411,26 @@ uint64_t usernat_stat(const struct usernat *un, const char *name)
 		if (!strcmp(counter_names[i], name))
 			return un->ctr[i];
 	return 0;
+}
+
+/**
+ * usernat_leases() - Active DHCP leases (see usernat.h); control plane only
+ */
+size_t usernat_leases(const struct usernat *un, struct usernat_lease *out,
+		      size_t max)
+{
+	size_t total = dhcp_leases(un, NULL, 0), n, i;
+	struct dhcp_lease_info *all;
+	int64_t now = un_now_ms();
+
+	if (!out || !total)
+		return total;
+	all = g_new(struct dhcp_lease_info, total);
+	n = dhcp_leases(un, all, total);
+	for (i = 0; i < n && i < max; i++)
+		lease_export(&out[i], &all[i], now);
+	g_free(all);
+	return total;
 }
 
 void usernat_set_log_level(struct usernat *un, int level)

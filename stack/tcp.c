@@ -1,13 +1,792 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* tcp.c - TCP from guests: placeholder until Outbound NAT lands */
-#include "stack.h"
+/* tcp.c - TCP NAT: connection table, timers, host socket events
+ *
+ * DOC: Theory of operation
+ *
+ * Each guest TCP connection is spliced to one ordinary host socket.  We are
+ * a full TCP endpoint toward the guest (sequence numbers, windows,
+ * retransmission) and a plain socket user toward the host; the host kernel
+ * does the real TCP toward the destination.  The code is split by side:
+ * tcp_in.c takes segments from guests, tcp_out.c builds segments toward
+ * them and reads host sockets, this file owns the table, the timers and the
+ * dispatch of host socket events.
+ *
+ * States (enum tcp_state), with RFC 9293 names for the guest side:
+ *
+ *   CONNECTING	  guest SYN seen (the guest is in SYN-SENT); a non-blocking
+ *		  connect() runs.  Retransmitted SYNs are absorbed.  Success
+ *		  -> SYN-ACK; ECONNREFUSED -> RST; EHOSTUNREACH/ENETUNREACH
+ *		  -> ICMP unreachable; no answer in 75 s -> dropped silently,
+ *		  as an unanswering host would be.
+ *   SYN_RCVD	  our SYN-ACK sent, retransmitted on RTO, up to 5 times.
+ *   ESTABLISHED  data both ways.  Closing is tracked by flags rather than
+ *		  more states: TF_GUEST_FIN (guest's FIN taken: shutdown(WR)
+ *		  on the host socket, host data still flows to the guest),
+ *		  TF_HOST_EOF (the host sent EOF: our FIN follows the last
+ *		  byte, guest data still flows to the host).  When the guest
+ *		  has sent its FIN and ACKed ours, the socket is closed and
+ *		  the entry freed at once (the guest keeps the TIME-WAIT).
+ *   (RST either way, a host socket error, idleness or too many retries
+ *   free the entry at once, with an RST toward whichever side needs it.)
+ *
+ * What is buffered where: nothing, per connection, in usernat.
+ *
+ *   guest -> host: a guest segment that starts at RCV.NXT is written
+ *   straight to the host socket (send(MSG_DONTWAIT)); we ACK only what the
+ *   socket accepted, so the rest stays the guest's to retransmit.  Segments
+ *   beyond RCV.NXT (out of order) are dropped with an immediate duplicate
+ *   ACK; overlapping retransmissions are trimmed to the new part, so no byte
+ *   is written twice.  The window we advertise is the free space of the
+ *   host socket's send buffer (half of SO_SNDBUF, for skb overhead, minus
+ *   SIOCOUTQ), never below 4 MSS while the socket takes data, so the guest
+ *   slows down with the host's peer.  When the socket refuses data we
+ *   advertise a zero window; EPOLLOUT then sends a window update (and three
+ *   duplicate ACKs, so the guest resends the refused data by fast
+ *   retransmit rather than after its RTO).
+ *
+ *   host -> guest: data stays in the host socket's receive buffer until the
+ *   guest ACKs it (passt's technique).  We read it with MSG_PEEK at
+ *   SO_PEEK_OFF, the offset of SND.NXT past the first unconsumed byte;
+ *   a guest ACK discards acknowledged bytes with recv(MSG_TRUNC), which
+ *   also moves the kernel's peek offset back.  Retransmission needs no copy
+ *   of its own: set the peek offset back to SND.UNA and read again.  Without
+ *   SO_PEEK_OFF (kernels before 6.9) we peek from the start of the queue
+ *   with the already-sent bytes going to a discard buffer.  We read only
+ *   what the guest's window (and our congestion window) allows, directly
+ *   into un->obuf behind the headers, up to 64 KiB per read, cut into MSS
+ *   segments there; so the guest's window is the host socket's receive
+ *   window too, and a guest that stops reading stops the host's sender.
+ *   Host sockets are edge-triggered (EPOLLET): a wake-up means new data;
+ *   with a zero guest window EPOLLIN is switched off until the window opens.
+ *   EOF is a peek that returns 0 once all data was read: our FIN follows.
+ *
+ * Timers: one timerfd for the whole module, armed for the earliest deadline
+ * of a min-heap of connections.  A connection has one heap key, the earliest
+ * of its retransmission, window-probe or connect deadline (rto_at) and its
+ * idle deadline (last_ms + a limit that depends on the state).  Keys are
+ * lazy: a deadline that moves later (every ACK pushes the RTO) costs nothing,
+ * the entry fires early, finds nothing due and goes back in the heap at its
+ * real deadline; only earlier deadlines sift up.  Retransmission follows
+ * RFC 6298 (min 200 ms as Linux, backoff, give up after 15 tries or 2 min),
+ * with NewReno fast retransmit (RFC 6582) and RFC 5681 congestion control.
+ *
+ * Deferred work: a guest ACK or data segment usually arrives in a batch of
+ * frames.  Rather than discard ACKed bytes, read more host data or ACK
+ * after every frame, a connection is put on the "soon" list and the timerfd
+ * is set to fire at once; the flush then does one recv(MSG_TRUNC), one peek
+ * and one ACK per connection per batch.  ACKs are sent at once for 16 MSS of
+ * new data, for out-of-order or duplicate segments (the guest counts
+ * duplicate ACKs for fast retransmit), FINs and window changes.
+ *
+ * Data structures: connections live in a pool of 256-entry chunks (pointers
+ * stay valid as it grows; allocation only at SYN time), found by a hash of
+ * (guest address, guest port, destination address, destination port) with
+ * intrusive chains; the guest's MAC is part of the connection and must
+ * match, so one guest can't touch another's flows.  An epoll reference is
+ * the slot index with an 8-bit generation, so an event for a connection
+ * freed earlier in the same epoll batch is ignored.  About 170 bytes per
+ * connection, plus 4 for its hash bucket and 4 for its heap slot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
-int tcp_init(struct usernat *un) { return 0; }
-void tcp_cleanup(struct usernat *un) { }
-void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events) { }
-void tcp_tick(struct usernat *un, int64_t now_ms) { }
+#include "tcp_internal.h"
 
-void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
+/* ---- pool and lookup ---------------------------------------------------- */
+
+/** tcp_conn_at() - Connection in pool slot @slot (slot < t->cap) */
+struct tcp_conn *tcp_conn_at(const struct un_tcp *t, uint32_t slot)
 {
-	UN_COUNT(un, drop_tcp_nat);
+	return &t->chunk[slot >> TCP_CHUNK_SHIFT][slot & (TCP_CHUNK - 1)];
+}
+
+/**
+ * tcp_conn_ref() - The epoll reference index of @c: slot and generation
+ */
+static uint32_t tcp_conn_ref(const struct tcp_conn *c)
+{
+	return c->slot | (uint32_t)c->gen << TCP_SLOT_BITS;
+}
+
+/**
+ * tcp_conn_by_ref() - Connection an epoll reference names, if still alive
+ * Return: connection, or NULL if it was freed (and maybe reused) since
+ */
+static struct tcp_conn *tcp_conn_by_ref(const struct un_tcp *t, uint32_t idx)
+{
+	uint32_t slot = idx & TCP_SLOT_MASK;
+	struct tcp_conn *c;
+
+	if (slot >= t->cap)
+		return NULL;
+	c = tcp_conn_at(t, slot);
+	if (c->gen != (uint8_t)(idx >> TCP_SLOT_BITS) ||
+	    c->state == TCP_ST_FREE || c->state == TCP_ST_DEAD)
+		return NULL;
+	return c;
+}
+
+/**
+ * tcp_mix() - Keyed 64-to-32 bit mixing (splitmix64 finaliser)
+ * @key:	per-instance secret, so a guest can't aim at one chain or
+ *		predict our initial sequence numbers
+ */
+static uint32_t tcp_mix(const uint32_t key[4], uint32_t a, uint32_t b,
+			uint32_t ports)
+{
+	uint64_t h = ((uint64_t)a << 32 | b) ^ ((uint64_t)key[0] << 32 | key[1]);
+
+	h += ((uint64_t)ports << 16 ^ ((uint64_t)key[2] << 32 | key[3])) *
+	     0x9e3779b97f4a7c15ULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (uint32_t)h;
+}
+
+static uint32_t tcp_bucket_of(const struct un_tcp *t, uint32_t gaddr,
+			      uint16_t gport, uint32_t daddr, uint16_t dport)
+{
+	return tcp_mix(t->hash_key, gaddr, daddr,
+		       (uint32_t)gport << 16 | dport) & (t->nbuckets - 1);
+}
+
+/**
+ * tcp_lookup() - Find the connection of a guest's 4-tuple
+ * Return: connection (any live state), or NULL
+ */
+struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
+			    uint16_t gport, uint32_t daddr, uint16_t dport)
+{
+	int32_t i = t->bucket[tcp_bucket_of(t, gaddr, gport, daddr, dport)];
+
+	while (i >= 0) {
+		struct tcp_conn *c = tcp_conn_at(t, (uint32_t)i);
+
+		if (c->gaddr == gaddr && c->daddr == daddr &&
+		    c->gport == gport && c->dport == dport)
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
+/**
+ * tcp_iss() - Initial sequence number for @c, RFC 6528: a 4 us clock plus a
+ * keyed hash of the connection's addresses and ports
+ */
+uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c)
+{
+	struct timespec ts;
+	uint32_t m;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m = (uint32_t)((uint64_t)ts.tv_sec * 250000 + ts.tv_nsec / 4000);
+	return m + tcp_mix(t->iss_key, c->gaddr, c->daddr,
+			   (uint32_t)c->gport << 16 | c->dport);
+}
+
+int64_t tcp_now(void)
+{
+	return un_now_ms();
+}
+
+/**
+ * tcp_rehash() - Double the hash buckets (at SYN time, never per packet)
+ * Return: 0, or -ENOMEM (the table keeps working, with longer chains)
+ */
+static int tcp_rehash(struct un_tcp *t)
+{
+	uint32_t n = t->nbuckets * 2, s, b;
+	int32_t *nb = g_try_new(int32_t, n);
+
+	if (!nb)
+		return -ENOMEM;
+	memset(nb, 0xff, sizeof(*nb) * n);
+	g_free(t->bucket);
+	t->bucket = nb;
+	t->nbuckets = n;
+	for (s = 0; s < t->cap; s++) {
+		struct tcp_conn *c = tcp_conn_at(t, s);
+
+		if (c->state == TCP_ST_FREE || c->state == TCP_ST_DEAD)
+			continue;
+		b = tcp_bucket_of(t, c->gaddr, c->gport, c->daddr, c->dport);
+		c->hnext = nb[b];
+		nb[b] = (int32_t)s;
+	}
+	return 0;
+}
+
+static void tcp_unhash(struct un_tcp *t, struct tcp_conn *c)
+{
+	int32_t *pp = &t->bucket[tcp_bucket_of(t, c->gaddr, c->gport,
+					       c->daddr, c->dport)];
+
+	while (*pp >= 0) {
+		struct tcp_conn *o = tcp_conn_at(t, (uint32_t)*pp);
+
+		if (o == c) {
+			*pp = c->hnext;
+			c->hnext = -1;
+			t->count--;
+			return;
+		}
+		pp = &o->hnext;
+	}
+}
+
+/**
+ * tcp_pool_grow() - Add a chunk of TCP_CHUNK free connections
+ * Return: 0, or -ENOMEM / -ENOSPC (at the configured maximum)
+ */
+static int tcp_pool_grow(struct un_tcp *t)
+{
+	uint32_t base = t->cap, i;
+	struct tcp_conn *chunk, **nc;
+	int32_t *nh;
+
+	if (t->cap >= t->max)
+		return -ENOSPC;
+	nc = g_try_renew(struct tcp_conn *, t->chunk, t->nchunks + 1);
+	if (!nc)
+		return -ENOMEM;
+	t->chunk = nc;
+	nh = g_try_renew(int32_t, t->heap, t->cap + TCP_CHUNK);
+	if (!nh)
+		return -ENOMEM;
+	t->heap = nh;
+	chunk = g_try_new0(struct tcp_conn, TCP_CHUNK);
+	if (!chunk)
+		return -ENOMEM;
+	t->chunk[t->nchunks++] = chunk;
+	t->cap += TCP_CHUNK;
+	for (i = TCP_CHUNK; i-- > 0;) {
+		chunk[i].slot = base + i;
+		chunk[i].fd = -1;
+		chunk[i].heap_pos = -1;
+		chunk[i].hnext = t->free_head;
+		t->free_head = (int32_t)(base + i);
+	}
+	return 0;
+}
+
+/**
+ * tcp_conn_new() - Allocate and hash a connection for a guest's 4-tuple
+ *
+ * Only called for a guest SYN.  The caller fills in the rest and owns the
+ * entry until tcp_conn_free().  Return: zeroed connection, or NULL if the
+ * pool is at its maximum or memory ran out
+ */
+struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
+			      uint16_t gport, uint32_t daddr, uint16_t dport)
+{
+	struct un_tcp *t = un->tcp;
+	struct tcp_conn *c;
+	uint32_t slot, b;
+	uint8_t gen;
+
+	if (t->free_head < 0 && tcp_pool_grow(t))
+		return NULL;
+	if (t->count >= t->nbuckets)
+		tcp_rehash(t);
+	slot = (uint32_t)t->free_head;
+	c = tcp_conn_at(t, slot);
+	t->free_head = c->hnext;
+	gen = c->gen;
+	memset(c, 0, sizeof(*c));
+	c->slot = slot;
+	c->gen = gen;
+	c->fd = -1;
+	c->heap_pos = -1;
+	c->soon_next = -1;
+	c->gaddr = gaddr;
+	c->gport = gport;
+	c->daddr = daddr;
+	c->dport = dport;
+	b = tcp_bucket_of(t, gaddr, gport, daddr, dport);
+	c->hnext = t->bucket[b];
+	t->bucket[b] = (int32_t)slot;
+	t->count++;
+	return c;
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void tcp_heap_set(struct un_tcp *t, uint32_t pos, struct tcp_conn *c)
+{
+	t->heap[pos] = (int32_t)c->slot;
+	c->heap_pos = (int32_t)pos;
+}
+
+static struct tcp_conn *tcp_heap_conn(const struct un_tcp *t, uint32_t pos)
+{
+	return tcp_conn_at(t, (uint32_t)t->heap[pos]);
+}
+
+static void tcp_heap_up(struct un_tcp *t, uint32_t pos)
+{
+	struct tcp_conn *c = tcp_heap_conn(t, pos);
+
+	while (pos) {
+		uint32_t parent = (pos - 1) / 2;
+		struct tcp_conn *p = tcp_heap_conn(t, parent);
+
+		if (p->timer_at <= c->timer_at)
+			break;
+		tcp_heap_set(t, pos, p);
+		pos = parent;
+	}
+	tcp_heap_set(t, pos, c);
+}
+
+static void tcp_heap_down(struct un_tcp *t, uint32_t pos)
+{
+	struct tcp_conn *c = tcp_heap_conn(t, pos);
+
+	for (;;) {
+		uint32_t l = pos * 2 + 1, m = l;
+		struct tcp_conn *mc;
+
+		if (l >= t->heap_len)
+			break;
+		mc = tcp_heap_conn(t, l);
+		if (l + 1 < t->heap_len &&
+		    tcp_heap_conn(t, l + 1)->timer_at < mc->timer_at) {
+			m = l + 1;
+			mc = tcp_heap_conn(t, m);
+		}
+		if (c->timer_at <= mc->timer_at)
+			break;
+		tcp_heap_set(t, pos, mc);
+		pos = m;
+	}
+	tcp_heap_set(t, pos, c);
+}
+
+static void tcp_heap_remove(struct un_tcp *t, struct tcp_conn *c)
+{
+	uint32_t pos = (uint32_t)c->heap_pos;
+	struct tcp_conn *last;
+
+	c->heap_pos = -1;
+	if (pos == --t->heap_len)
+		return;
+	last = tcp_heap_conn(t, t->heap_len);
+	tcp_heap_set(t, pos, last);
+	tcp_heap_down(t, pos);
+	tcp_heap_up(t, (uint32_t)last->heap_pos);
+}
+
+/**
+ * tcp_timerfd_arm() - Set the module's timerfd to fire at @at (ms, the
+ * CLOCK_MONOTONIC of un_now_ms()); INT64_MAX disarms, 0 fires at once
+ */
+static void tcp_timerfd_arm(struct un_tcp *t, int64_t at)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (at != INT64_MAX) {
+		its.it_value.tv_sec = at / 1000;
+		its.it_value.tv_nsec = (at % 1000) * 1000000L;
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;	/* 0 would disarm */
+	}
+	timerfd_settime(t->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	t->armed_at = at;
+}
+
+/**
+ * tcp_timer_want() - Make sure @c's timer runs no later than @at
+ *
+ * Later deadlines are left to the lazy re-check in tcp_timer_fire(); only
+ * an earlier one moves the heap entry (and maybe the timerfd).
+ */
+void tcp_timer_want(struct usernat *un, struct tcp_conn *c, int64_t at)
+{
+	struct un_tcp *t = un->tcp;
+
+	if (c->heap_pos < 0) {
+		c->timer_at = at;
+		tcp_heap_set(t, t->heap_len++, c);
+		tcp_heap_up(t, (uint32_t)c->heap_pos);
+	} else if (at < c->timer_at) {
+		c->timer_at = at;
+		tcp_heap_up(t, (uint32_t)c->heap_pos);
+	}
+	if (at < t->armed_at)
+		tcp_timerfd_arm(t, at);
+}
+
+/**
+ * tcp_idle_limit() - How long @c may stay silent in its state, ms
+ *
+ * Established: the configured tcp_idle_timeout (0: never).  Half-closed
+ * and closing connections get shorter limits of their own, so entries whose
+ * peer vanished mid-close don't linger for the full idle timeout.
+ */
+static int64_t tcp_idle_limit(const struct usernat *un,
+			      const struct tcp_conn *c)
+{
+	int64_t lim = (int64_t)un->cfg.lim.tcp_idle_timeout * 1000;
+	int fins = !!(c->flags & TF_GUEST_FIN) + !!(c->flags & TF_HOST_EOF);
+
+	if (!lim)
+		lim = INT64_MAX / 2;
+	if (c->state != TCP_ST_ESTABLISHED)
+		return INT64_MAX / 2;	/* rto_at covers the handshake */
+	if (fins == 2)
+		return MIN(lim, TCP_CLOSING_IDLE);
+	if (fins == 1)
+		return MIN(lim, TCP_HALF_CLOSED_IDLE);
+	return lim;
+}
+
+/**
+ * tcp_idle_due() - Has @c been silent longer than its state allows?
+ */
+bool tcp_idle_due(const struct usernat *un, const struct tcp_conn *c,
+		  int64_t now)
+{
+	return now - c->last_ms >= tcp_idle_limit(un, c);
+}
+
+/**
+ * tcp_timer_update() - Re-arm @c's timer for its real next deadline
+ */
+void tcp_timer_update(struct usernat *un, struct tcp_conn *c)
+{
+	int64_t at = c->last_ms + tcp_idle_limit(un, c);
+
+	if (c->rto_at && c->rto_at < at)
+		at = c->rto_at;
+	tcp_timer_want(un, c, at);
+}
+
+/**
+ * tcp_soon() - Queue deferred work (TF_ACK_DUE, TF_SEND_DUE) for @c
+ *
+ * The flush runs from the timerfd, which is set to fire at once: after the
+ * embedder has handed us the rest of the current batch of guest frames.
+ */
+void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
+{
+	struct un_tcp *t = un->tcp;
+
+	c->flags |= what;
+	if (c->flags & TF_SOON)
+		return;
+	c->flags |= TF_SOON;
+	c->soon_next = t->soon_head;
+	t->soon_head = (int32_t)c->slot;
+	if (t->armed_at)
+		tcp_timerfd_arm(t, 0);
+}
+
+/**
+ * tcp_slot_release() - Return a freed slot to the pool
+ */
+static void tcp_slot_release(struct un_tcp *t, struct tcp_conn *c)
+{
+	c->state = TCP_ST_FREE;
+	c->gen++;
+	c->hnext = t->free_head;
+	t->free_head = (int32_t)c->slot;
+}
+
+/**
+ * tcp_conn_free() - Close @c's host socket and free the entry
+ * @abortive:	reset the host connection (SO_LINGER 0) instead of a FIN
+ *
+ * Sends nothing to the guest: callers do that first if needed.  Releases
+ * the flow and half-open charges.  @c must not be used afterwards.
+ */
+void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
+{
+	struct un_tcp *t = un->tcp;
+	char a[16], b[16];
+
+	if (c->fd >= 0) {
+		if (abortive) {
+			struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lin,
+				   sizeof(lin));
+		}
+		close(c->fd);	/* also leaves the epoll set */
+		c->fd = -1;
+	}
+	if (c->flags & TF_HALF_OPEN)
+		un_half_open_release(un, c->gaddr);
+	if (c->flags & TF_CHARGED) {
+		un_flow_release(un, c->gaddr);
+		UN_COUNT(un, tcp_closed);
+		un->ctr[UN_CTR_tcp_active]--;
+	}
+	un_debug(un, "tcp: %s:%u -> %s:%u closed%s", un_ip4_str(c->gaddr, a),
+		 ntohs(c->gport), un_ip4_str(c->daddr, b), ntohs(c->dport),
+		 abortive ? " (reset)" : "");
+	tcp_unhash(t, c);
+	if (c->heap_pos >= 0)
+		tcp_heap_remove(t, c);
+	c->flags &= TF_SOON;
+	if (c->flags & TF_SOON)
+		c->state = TCP_ST_DEAD;	/* the flush releases it */
+	else
+		tcp_slot_release(t, c);
+}
+
+/**
+ * tcp_flush_soon() - Do the deferred work of every queued connection:
+ * discard ACKed host bytes, send what the windows allow, send due ACKs
+ */
+static void tcp_flush_soon(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+	int32_t i = t->soon_head;
+
+	t->soon_head = -1;
+	while (i >= 0) {
+		struct tcp_conn *c = tcp_conn_at(t, (uint32_t)i);
+		uint32_t what = c->flags & (TF_SEND_DUE | TF_ACK_DUE);
+
+		i = c->soon_next;
+		c->flags &= ~(TF_SOON | TF_SEND_DUE);
+		if (c->state == TCP_ST_DEAD) {
+			tcp_slot_release(t, c);
+			continue;
+		}
+		if ((what & TF_SEND_DUE) && tcp_data_to_guest(un, c) < 0) {
+			tcp_reset(un, c, false);
+			continue;
+		}
+		if (c->flags & TF_ACK_DUE)
+			tcp_send_ack(un, c, true);
+	}
+}
+
+/**
+ * tcp_timer_fire() - The timerfd fired: run due timers, then deferred work
+ */
+static void tcp_timer_fire(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+	int64_t now = tcp_now();
+	int budget = 4096;	/* bound the work of one call */
+
+	t->armed_at = INT64_MAX;
+	while (t->heap_len && budget--) {
+		struct tcp_conn *c = tcp_heap_conn(t, 0);
+
+		if (c->timer_at > now)
+			break;
+		tcp_heap_remove(t, c);
+		tcp_timeout(un, c, now);
+	}
+	tcp_flush_soon(un);
+	/* re-arming also clears the timerfd's readability */
+	if (t->soon_head >= 0 || (t->heap_len && budget < 0))
+		tcp_timerfd_arm(t, 0);
+	else
+		tcp_timerfd_arm(t, t->heap_len ? tcp_heap_conn(t, 0)->timer_at
+					       : INT64_MAX);
+}
+
+/* ---- host sockets --------------------------------------------------------- */
+
+/**
+ * tcp_epoll_events() - (Re)register @c's socket, with or without EPOLLIN
+ * Return: 0 or negative errno
+ */
+int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool add,
+		     bool in)
+{
+	uint32_t ev = EPOLLOUT | EPOLLRDHUP | EPOLLET | (in ? EPOLLIN : 0);
+
+	if (in)
+		c->flags &= ~TF_NO_EPOLLIN;
+	else
+		c->flags |= TF_NO_EPOLLIN;
+	if (add)
+		return un_epoll_add(un, c->fd, ev, UN_EP_TCP, tcp_conn_ref(c));
+	return un_epoll_mod(un, c->fd, ev, UN_EP_TCP, tcp_conn_ref(c));
+}
+
+static int tcp_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t sl = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl))
+		return errno;
+	return err;
+}
+
+/**
+ * tcp_sock_ready() - Events on a connection's host socket
+ */
+static void tcp_sock_ready(struct usernat *un, struct tcp_conn *c,
+			   uint32_t events)
+{
+	int err;
+
+	if (c->state == TCP_ST_CONNECTING) {
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		err = tcp_sock_error(c->fd);
+		if (err)
+			tcp_connect_failed(un, c, err);
+		else if (events & EPOLLOUT)
+			tcp_connected(un, c);
+		return;
+	}
+	if (events & EPOLLERR) {
+		err = tcp_sock_error(c->fd);
+		if (err && err != EAGAIN) {
+			un_debug(un, "tcp: host socket error: %s",
+				 strerror(err));
+			tcp_reset(un, c, false);
+			return;
+		}
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP))
+		c->flags |= TF_HOST_RDHUP;
+	if ((events & EPOLLOUT) && (c->flags & TF_RCV_FULL))
+		tcp_window_reopened(un, c);
+	if (c->state == TCP_ST_ESTABLISHED &&
+	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) &&
+	    tcp_data_to_guest(un, c) < 0)
+		tcp_reset(un, c, false);
+}
+
+/**
+ * tcp_ready() - Host-side events: a connection's socket or our timerfd
+ */
+void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events)
+{
+	struct tcp_conn *c;
+
+	if (!un->tcp)
+		return;
+	if (ref.type == UN_EP_TCP_TIMER) {
+		tcp_timer_fire(un);
+		return;
+	}
+	if (ref.type != UN_EP_TCP)
+		return;
+	c = tcp_conn_by_ref(un->tcp, ref.idx);
+	if (c && c->fd >= 0)
+		tcp_sock_ready(un, c, events);
+}
+
+/**
+ * tcp_tick() - Once a second: nothing to do, timers are per connection
+ */
+void tcp_tick(struct usernat *un, int64_t now_ms)
+{
+}
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+/**
+ * tcp_probe_peek_off() - Does this kernel support SO_PEEK_OFF on TCP (6.9+)?
+ */
+static bool tcp_probe_peek_off(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), zero = 0;
+	bool ok;
+
+	if (s < 0)
+		return false;
+	ok = !setsockopt(s, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+	close(s);
+	return ok;
+}
+
+static void tcp_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	if (getrandom(buf, len, GRND_NONBLOCK) == (ssize_t)len)
+		return;
+	while (len--)
+		*p++ = (uint8_t)g_random_int();
+}
+
+/**
+ * tcp_init() - Set up the TCP NAT of an instance: tables and timerfd
+ * Return: 0, or negative errno (tcp_cleanup() then frees what was made)
+ */
+int tcp_init(struct usernat *un)
+{
+	struct un_tcp *t = g_try_new0(struct un_tcp, 1);
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	un->tcp = t;
+	t->free_head = -1;
+	t->soon_head = -1;
+	t->timerfd = -1;
+	t->armed_at = INT64_MAX;
+	t->max = MIN(MAX(un->cfg.lim.max_flows, 1U), TCP_SLOT_MASK);
+	t->nbuckets = 256;
+	t->bucket = g_try_new(int32_t, t->nbuckets);
+	if (!t->bucket)
+		return -ENOMEM;
+	memset(t->bucket, 0xff, sizeof(*t->bucket) * t->nbuckets);
+	tcp_random(t->hash_key, sizeof(t->hash_key));
+	tcp_random(t->iss_key, sizeof(t->iss_key));
+	t->peek_off = tcp_probe_peek_off();
+	t->trunc = true;
+	t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->timerfd < 0)
+		return -errno;
+	ret = un_epoll_add(un, t->timerfd, EPOLLIN, UN_EP_TCP_TIMER, 0);
+	if (ret)
+		return ret;
+	un_debug(un, "tcp: SO_PEEK_OFF %s", t->peek_off ? "supported"
+							: "not supported");
+	return 0;
+}
+
+/**
+ * tcp_cleanup() - Close every host socket and free the module's memory
+ *
+ * Host connections are closed normally (FIN, or RST if unread data is
+ * left); guests are told nothing, as the instance is going away.
+ */
+void tcp_cleanup(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+	uint32_t s;
+
+	if (!t)
+		return;
+	for (s = 0; s < t->cap; s++) {
+		struct tcp_conn *c = tcp_conn_at(t, s);
+
+		if (c->state != TCP_ST_FREE && c->fd >= 0)
+			close(c->fd);
+	}
+	for (s = 0; s < t->nchunks; s++)
+		g_free(t->chunk[s]);
+	g_free(t->chunk);
+	g_free(t->heap);
+	g_free(t->bucket);
+	g_free(t->scratch);
+	if (t->timerfd >= 0)
+		close(t->timerfd);
+	g_free(t);
+	un->tcp = NULL;
 }

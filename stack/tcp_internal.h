@@ -64,6 +64,7 @@ enum tcp_state {
 #define TF_RTT		0x2000	/* RTT sample running (rtt_seq, rtt_ts) */
 #define TF_PERSIST	0x4000	/* window probing: rto_at is the probe */
 #define TF_CHARGED	0x8000	/* counted in un_flow_charge() */
+#define TF_SRTT		0x10000	/* srtt/rttvar hold a measurement */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
@@ -82,12 +83,12 @@ struct tcp_conn {
 	uint8_t mac[ETH_ALEN];		/* the guest's Ethernet address */
 	uint8_t state;			/* enum tcp_state */
 	uint8_t gen;			/* slot generation, checked in refs */
-	uint16_t flags;			/* TF_* */
+	uint32_t slot;			/* own index in the pool */
+	uint32_t flags;			/* TF_* */
 	uint16_t mss;			/* largest segment toward the guest */
 	uint8_t snd_ws;			/* guest's window shift */
 	uint8_t retries;		/* consecutive timeouts */
 	uint8_t dupacks;		/* duplicate ACKs in a row */
-	uint8_t pad_;
 
 	/* guest -> host */
 	uint32_t rcv_nxt;		/* next byte expected from the guest */
@@ -168,15 +169,18 @@ static inline uint32_t tcp_max(uint32_t a, uint32_t b)
 
 /* tcp.c: table, lifetime, timers, deferred work */
 struct tcp_conn *tcp_conn_at(const struct un_tcp *t, uint32_t slot);
-uint32_t tcp_conn_slot(const struct un_tcp *t, const struct tcp_conn *c);
 struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
 			    uint16_t gport, uint32_t daddr, uint16_t dport);
 struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
 			      uint16_t gport, uint32_t daddr, uint16_t dport);
 void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive);
 void tcp_timer_want(struct usernat *un, struct tcp_conn *c, int64_t at);
-void tcp_soon(struct usernat *un, struct tcp_conn *c, uint16_t what);
-int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool in);
+void tcp_timer_update(struct usernat *un, struct tcp_conn *c);
+bool tcp_idle_due(const struct usernat *un, const struct tcp_conn *c,
+		  int64_t now);
+void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what);
+int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool add,
+		     bool in);
 uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c);
 int64_t tcp_now(void);
 
@@ -195,6 +199,7 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c);
 int tcp_consume(struct usernat *un, struct tcp_conn *c);
 int tcp_retransmit_head(struct usernat *un, struct tcp_conn *c);
 void tcp_rto_update(struct tcp_conn *c, uint32_t rtt);
+void tcp_rto_reset(struct tcp_conn *c);
 void tcp_window_reopened(struct usernat *un, struct tcp_conn *c);
 void tcp_reset(struct usernat *un, struct tcp_conn *c, bool abortive);
 void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now);

@@ -108,6 +108,7 @@ static guint udp_key_hash(gconstpointer p)
 	return (guint)(h ^ (h >> 32));
 }
 
+/** udp_key_equal() - Same flow?  The seed is not part of the key */
 static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
 {
 	const struct udp_key *x = a, *y = b;
@@ -155,6 +156,17 @@ static bool udp_nat_dest_ok(uint32_t daddr)
 	uint32_t h = ntohl(daddr);
 
 	return (h >> 24) != 127 && (h >> 24) != 0;
+}
+
+/** udp_flow_debug() - One debug line about flow @f: @what happened */
+static void udp_flow_debug(const struct usernat *un, const struct udp_flow *f,
+			   const char *what)
+{
+	char g[16], d[16];
+
+	un_debug(un, "UDP flow %s:%u -> %s:%u: %s",
+		 un_ip4_str(f->key.gaddr, g), ntohs(f->key.gport),
+		 un_ip4_str(f->key.daddr, d), ntohs(f->key.dport), what);
 }
 
 /**
@@ -255,6 +267,7 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
 	g_hash_table_insert(u->by_ref, GUINT_TO_POINTER(f->ref), f);
 	g_queue_push_tail_link(&u->lru, &f->lru);
 	UN_COUNT(un, udp_flows);
+	udp_flow_debug(un, f, "new");
 	return f;
 }
 
@@ -270,7 +283,7 @@ static void udp_nat(struct usernat *un, const struct ip4_in *ip,
 	struct udp_key k = { .seed = u->seed, .gaddr = ip->saddr,
 			     .daddr = ip->daddr, .gport = uh->source,
 			     .dport = uh->dest };
-	struct udp_flow *f = g_hash_table_lookup(u->by_key, &k);
+	struct udp_flow *f;
 	ssize_t n;
 	int code;
 
@@ -278,6 +291,7 @@ static void udp_nat(struct usernat *un, const struct ip4_in *ip,
 		UN_COUNT(un, drop_udp_dst);
 		return;
 	}
+	f = g_hash_table_lookup(u->by_key, &k);
 	if (!f && !(f = udp_flow_new(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
@@ -421,6 +435,7 @@ void udp_tick(struct usernat *un, int64_t now_ms)
 	while ((f = g_queue_peek_head(&u->lru)) &&
 	       now_ms - f->last_ms >= timeout) {
 		UN_COUNT(un, udp_flows_expired);
+		udp_flow_debug(un, f, "expired");
 		udp_flow_free(un, f);
 	}
 }

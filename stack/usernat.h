@@ -63,6 +63,8 @@ int usernat_config_key_repeats(const char *key);
 
 /** usernat_config_mtu() - The MTU the configuration gives guests */
 unsigned int usernat_config_mtu(const struct usernat_config *cfg);
+/** usernat_config_pcap_max() - The configured capture size cap, bytes */
+uint64_t usernat_config_pcap_max(const struct usernat_config *cfg);
 /** usernat_config_log_level() - The configured USERNAT_LOG_* level */
 int usernat_config_log_level(const struct usernat_config *cfg);
 
@@ -106,6 +108,22 @@ int usernat_pcap_start(struct usernat *un, const char *path,
 		       uint64_t max_bytes, char **err);
 /** usernat_pcap_stop() - Stop capturing and close the file, if capturing */
 void usernat_pcap_stop(struct usernat *un);
+
+/* One active DHCP lease, as usernat_leases() reports it */
+struct usernat_lease {
+	uint8_t mac[6];
+	uint32_t ip;		/* network byte order */
+	uint32_t expires_in;	/* seconds from now */
+	int is_static;		/* from a dhcp-host option */
+	char name[64];		/* host name, may be empty */
+};
+
+/**
+ * usernat_leases() - Copy up to @max active leases to @out
+ * Return: number of active leases (may exceed @max; @out may be NULL)
+ */
+size_t usernat_leases(const struct usernat *un, struct usernat_lease *out,
+		      size_t max);
 
 /** usernat_set_log_level() - Change the instance's log level at run time */
 void usernat_set_log_level(struct usernat *un, int level);

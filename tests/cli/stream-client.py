@@ -24,6 +24,16 @@ def dhcp_discover(mac):
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return BC + mac + b"\x08\x00" + ip + udp
 
+def dhcp_request(mac, ip):
+    m = struct.pack("!BBBBIHHIIII16s64s128sI", 1, 1, 6, 0, 0x4243, 0, 0x8000,
+                    0, 0, 0, 0, mac, b"", b"", 0x63825363)
+    m += bytes([53, 1, 3, 50, 4]) + ip + bytes([54, 4, 10, 0, 2, 2, 255])
+    udp = struct.pack("!HHHH", 68, 67, 8 + len(m), 0) + m
+    ipb = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                      b"\0\0\0\0", b"\xff\xff\xff\xff")
+    ipb = ipb[:10] + struct.pack("!H", csum(ipb)) + ipb[12:]
+    return BC + mac + b"\x08\x00" + ipb + udp
+
 def arp_req(mac):
     a = struct.pack("!HHBBH6s4s6s4s", 1, 0x800, 6, 4, 1, mac,
                     bytes([10, 0, 2, 15]), b"\0" * 6, bytes([10, 0, 2, 2]))
@@ -70,6 +80,12 @@ def main():
         f = wait_for(s, is_offer, "DHCPOFFER")
         yiaddr = socket.inet_ntoa(f[58:62])
         assert yiaddr.startswith("10.0.2."), yiaddr
+    elif what == "dhcp-ack":
+        s = conn(path)
+        send(s, dhcp_discover(MAC))
+        f = wait_for(s, is_offer, "DHCPOFFER")
+        send(s, dhcp_request(MAC, f[58:62]))
+        wait_for(s, lambda f: is_offer(f) and b"\x35\x01\x05" in f[278:], "DHCPACK")
     elif what == "arp":
         s = conn(path)
         send(s, arp_req(MAC))

@@ -110,8 +110,8 @@ static ssize_t server_recv(int fd, uint8_t *buf, size_t size,
 	return recvfrom(fd, buf, size, 0, (struct sockaddr *)from, &fl);
 }
 
-/* Answer query @q (@len bytes) with one A record 192.0.2.1 (never
- * contacted: only data) padded to @pad bytes of additional data */
+/* Answer query @q (@len bytes) with one A record, 192.0.2.1 (only data,
+ * never contacted) */
 static size_t make_answer(uint8_t *r, const uint8_t *q, size_t len)
 {
 	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60,
@@ -179,7 +179,6 @@ static void test_forward(void)
 	guest_query(un, q, qlen);
 	n = server_recv(srv, r, sizeof(r), &from);
 	g_assert_cmpint(n, ==, (ssize_t)qlen);
-	g_assert_true(memcmp(r, up, 2) != 0 || TRUE);	/* random: may equal */
 	g_assert_cmpuint(usernat_stat(un, "dns_queries"), ==, 2);
 	g_assert_cmpuint(usernat_stat(un, "dns_replies"), ==, 1);
 	close(srv);

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* control.c - the control socket: newline-delimited JSON requests
+ *
+ * DOC: Theory of operation
+ *
+ * A unix stream socket (mode 0600: only the user who runs usernat) takes
+ * requests, one JSON object per line, and answers each with one JSON object
+ * per line, {"ok": true, ...} or {"ok": false, "error": "..."}.  Requests
+ * are handled in the daemon's loop, between frames, so they see a
+ * consistent instance and need no locking.
+ *
+ * Clients can't hurt the packet path: sockets are non-blocking; a request
+ * line is at most CTL_MAX_LINE bytes (longer: an error reply, then close);
+ * a half-sent request just waits in its buffer; replies queue in a buffer
+ * capped at CTL_MAX_OUT (a client that doesn't read is disconnected when it
+ * fills); at most CTL_MAX_CLIENTS connections at once.
+ *
+ * Commands: see ctl_help below and usernat(1).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <glib.h>
+
+#include "backend/control.h"
+#include "backend/json.h"
+
+#define CTL_MAX_LINE	4096
+#define CTL_MAX_OUT	(16 << 20)
+#define CTL_MAX_CLIENTS	16
+
+struct ctl_client {
+	struct control *ctl;
+	struct loop_watch w;
+	bool used;
+	bool closing;		/* close once the output is flushed */
+	char in[CTL_MAX_LINE];
+	size_t in_len;
+	GString *out;
+	size_t out_off;
+};
+
+struct control {
+	struct loop *loop;
+	struct loop_watch lw;
+	char *path;
+	struct control_ctx ctx;
+	struct ctl_client clients[CTL_MAX_CLIENTS];
+};
+
+static const char ctl_help[] =
+	"commands: help, version, stats, leases, log-level {level}, "
+	"pcap-start {file, max}, pcap-stop";
+
+static void client_free(struct ctl_client *cl)
+{
+	loop_del(cl->ctl->loop, &cl->w);
+	close(cl->w.fd);
+	if (cl->out)
+		g_string_free(cl->out, TRUE);
+	memset(cl, 0, sizeof(*cl));
+}
+
+static void reply_error(GString *o, const char *msg)
+{
+	g_string_append(o, "{\"ok\":false,\"error\":");
+	json_str(o, msg);
+	g_string_append(o, "}\n");
+}
+
+static void stat_cb(void *opaque, const char *name, uint64_t v)
+{
+	GString *o = opaque;
+
+	g_string_append_printf(o, ",\"%s\":%" G_GUINT64_FORMAT, name, v);
+}
+
+static void cmd_stats(struct control *c, GString *o)
+{
+	g_string_append(o, "{\"ok\":true,\"counters\":{\"transport_tx_drops\":");
+	g_string_append_printf(o, "%" G_GUINT64_FORMAT,
+			       c->ctx.transport_drops ?
+			       c->ctx.transport_drops(c->ctx.opaque) : 0);
+	usernat_stats_foreach(c->ctx.un, stat_cb, o);
+	g_string_append(o, "}}\n");
+}
+
+static void cmd_leases(struct control *c, GString *o)
+{
+	size_t n = usernat_leases(c->ctx.un, NULL, 0), i;
+	struct usernat_lease *l = g_new0(struct usernat_lease, n ? n : 1);
+	char ip[INET_ADDRSTRLEN];
+
+	n = MIN(n, usernat_leases(c->ctx.un, l, n));
+	g_string_append(o, "{\"ok\":true,\"leases\":[");
+	for (i = 0; i < n; i++) {
+		struct in_addr a = { .s_addr = l[i].ip };
+
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		g_string_append_printf(o, "%s{\"mac\":\"%02x:%02x:%02x:%02x:"
+				       "%02x:%02x\",\"ip\":\"%s\",\"expires_in\""
+				       ":%u,\"static\":%s,\"name\":",
+				       i ? "," : "", l[i].mac[0], l[i].mac[1],
+				       l[i].mac[2], l[i].mac[3], l[i].mac[4],
+				       l[i].mac[5], ip, l[i].expires_in,
+				       l[i].is_static ? "true" : "false");
+		json_str(o, l[i].name);
+		g_string_append_c(o, '}');
+	}
+	g_string_append(o, "]}\n");
+	g_free(l);
+}
+
+static int parse_level(const char *v)
+{
+	if (!v)
+		return -1;
+	if (!strcmp(v, "error"))
+		return USERNAT_LOG_ERROR;
+	if (!strcmp(v, "warning") || !strcmp(v, "warn"))
+		return USERNAT_LOG_WARNING;
+	if (!strcmp(v, "info"))
+		return USERNAT_LOG_INFO;
+	if (!strcmp(v, "debug"))
+		return USERNAT_LOG_DEBUG;
+	return -1;
+}
+
+static void cmd_pcap_start(struct control *c, const struct json_obj *req,
+			   GString *o)
+{
+	const char *file = json_get(req, "file"), *max = json_get(req, "max");
+	struct usernat_config *tmp;
+	uint64_t cap = 1ULL << 30;
+	char *err = NULL;
+
+	if (!file) {
+		reply_error(o, "pcap-start needs \"file\"");
+		return;
+	}
+	if (max) {
+		/* the size syntax is the option's: parse it there */
+		tmp = usernat_config_new();
+		if (usernat_config_set(tmp, "pcap-max", max, &err)) {
+			reply_error(o, err ? err : "bad max");
+			free(err);
+			usernat_config_free(tmp);
+			return;
+		}
+		cap = usernat_config_pcap_max(tmp);
+		usernat_config_free(tmp);
+	}
+	if (usernat_pcap_start(c->ctx.un, file, cap, &err)) {
+		reply_error(o, err ? err : "cannot start capture");
+		free(err);
+		return;
+	}
+	g_string_append(o, "{\"ok\":true}\n");
+}
+
+/** ctl_request() - Handle one request line, append the reply to @o */
+static void ctl_request(struct control *c, const char *line, size_t len,
+			GString *o)
+{
+	struct json_obj *req = g_new(struct json_obj, 1);
+	const char *err = NULL, *cmd;
+	int level;
+
+	if (json_parse_flat(line, len, req, &err)) {
+		reply_error(o, err);
+		goto out;
+	}
+	if (!(cmd = json_get(req, "cmd"))) {
+		reply_error(o, "missing \"cmd\"");
+		goto out;
+	}
+	if (!strcmp(cmd, "help")) {
+		g_string_append(o, "{\"ok\":true,\"help\":");
+		json_str(o, ctl_help);
+		g_string_append(o, "}\n");
+	} else if (!strcmp(cmd, "version")) {
+		g_string_append(o, "{\"ok\":true,\"version\":\"" PACKAGE_VERSION
+				   "\"}\n");
+	} else if (!strcmp(cmd, "stats")) {
+		cmd_stats(c, o);
+	} else if (!strcmp(cmd, "leases")) {
+		cmd_leases(c, o);
+	} else if (!strcmp(cmd, "log-level")) {
+		if ((level = parse_level(json_get(req, "level"))) < 0) {
+			reply_error(o, "log-level needs \"level\": error, "
+				       "warning, info or debug");
+			goto out;
+		}
+		usernat_set_log_level(c->ctx.un, level);
+		if (c->ctx.set_log_level)
+			c->ctx.set_log_level(level);
+		g_string_append(o, "{\"ok\":true}\n");
+	} else if (!strcmp(cmd, "pcap-start")) {
+		cmd_pcap_start(c, req, o);
+	} else if (!strcmp(cmd, "pcap-stop")) {
+		usernat_pcap_stop(c->ctx.un);
+		g_string_append(o, "{\"ok\":true}\n");
+	} else {
+		GString *m = g_string_new("unknown command; ");
+
+		g_string_append(m, ctl_help);
+		reply_error(o, m->str);
+		g_string_free(m, TRUE);
+	}
+out:
+	g_free(req);
+}
+
+/** client_flush() - Write queued output; Return: -1 if the client is gone */
+static int client_flush(struct ctl_client *cl)
+{
+	while (cl->out_off < cl->out->len) {
+		ssize_t n = write(cl->w.fd, cl->out->str + cl->out_off,
+				  cl->out->len - cl->out_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			client_free(cl);
+			return -1;
+		}
+		cl->out_off += (size_t)n;
+	}
+	if (cl->out_off == cl->out->len) {
+		g_string_truncate(cl->out, 0);
+		cl->out_off = 0;
+		if (cl->closing) {
+			client_free(cl);
+			return -1;
+		}
+		loop_mod(cl->ctl->loop, &cl->w, EPOLLIN);
+	} else {
+		loop_mod(cl->ctl->loop, &cl->w, EPOLLIN | EPOLLOUT);
+	}
+	return 0;
+}
+
+/** client_lines() - Handle every complete line in the input buffer */
+static void client_lines(struct ctl_client *cl)
+{
+	char *nl;
+	size_t off = 0;
+
+	while ((nl = memchr(cl->in + off, '\n', cl->in_len - off))) {
+		size_t len = (size_t)(nl - (cl->in + off));
+
+		if (len)
+			ctl_request(cl->ctl, cl->in + off, len, cl->out);
+		off += len + 1;
+	}
+	memmove(cl->in, cl->in + off, cl->in_len - off);
+	cl->in_len -= off;
+	if (cl->in_len == sizeof(cl->in)) {
+		reply_error(cl->out, "request too long");
+		cl->closing = true;
+		cl->in_len = 0;
+	}
+}
+
+static void client_ready(struct loop_watch *w, uint32_t events)
+{
+	struct ctl_client *cl = container_of(w, struct ctl_client, w);
+	ssize_t n;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		if (cl->closing) {
+			char sink[512];
+
+			n = read(w->fd, sink, sizeof(sink));
+		} else {
+			n = read(w->fd, cl->in + cl->in_len,
+				 sizeof(cl->in) - cl->in_len);
+		}
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_free(cl);
+			return;
+		}
+		if (n > 0 && !cl->closing) {
+			cl->in_len += (size_t)n;
+			client_lines(cl);
+		}
+	}
+	if (cl->out->len > CTL_MAX_OUT) {
+		g_info("control: client not reading its replies, closed");
+		client_free(cl);
+		return;
+	}
+	client_flush(cl);
+}
+
+static void listener_ready(struct loop_watch *w, uint32_t events)
+{
+	struct control *c = container_of(w, struct control, lw);
+	struct ctl_client *cl = NULL;
+	int fd, i;
+
+	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < CTL_MAX_CLIENTS && !cl; i++)
+		if (!c->clients[i].used)
+			cl = &c->clients[i];
+	if (!cl) {
+		static const char busy[] =
+			"{\"ok\":false,\"error\":\"too many clients\"}\n";
+
+		if (write(fd, busy, sizeof(busy) - 1) < 0)
+			g_debug("control: busy reply failed");
+		close(fd);
+		return;
+	}
+	memset(cl, 0, sizeof(*cl));
+	cl->ctl = c;
+	cl->used = true;
+	cl->out = g_string_sized_new(256);
+	if (loop_add(c->loop, &cl->w, fd, EPOLLIN, client_ready)) {
+		cl->w.fd = fd;
+		client_free(cl);
+	}
+}
+
+/**
+ * control_open() - Listen for control clients at @path (mode 0600)
+ * Return: control, or NULL with *@err set (g_free it)
+ */
+struct control *control_open(struct loop *l, const char *path,
+			     const struct control_ctx *ctx, char **err)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct control *c;
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		*err = g_strdup_printf("control socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		*err = g_strdup_printf("control socket %s is in use by another "
+				       "usernat", path);
+		return NULL;
+	}
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	old = umask(0177);	/* the socket is created mode 0600 */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (listen(fd, 8))
+		goto fail;
+	c = g_new0(struct control, 1);
+	c->loop = l;
+	c->path = g_strdup(path);
+	c->ctx = *ctx;
+	if (loop_add(l, &c->lw, fd, EPOLLIN, listener_ready)) {
+		g_free(c->path);
+		g_free(c);
+		goto fail;
+	}
+	return c;
+fail:
+	*err = g_strdup_printf("cannot listen on control socket %s: %s", path,
+			       strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+void control_close(struct control *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].used)
+			client_free(&c->clients[i]);
+	loop_del(c->loop, &c->lw);
+	close(c->lw.fd);
+	unlink(c->path);
+	g_free(c->path);
+	g_free(c);
+}

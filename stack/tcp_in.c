@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tcp_in.c - TCP NAT: segments from guests
+ *
+ * Validation (header length, checksum, options through the bounds-checked
+ * TLV walker), the connection lookup, opening host connections for SYNs,
+ * and the RFC 9293 3.10.7 segment processing: sequence check, RST and SYN
+ * checks (RFC 5961), ACK processing with duplicate-ACK detection and
+ * NewReno recovery, then the payload, written straight to the host socket,
+ * and the FIN.  See the theory of operation in tcp.c.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "checksum.h"
+#include "tcp_internal.h"
+#include "wire/icmp.h"
+#include "wire/ip4.h"
+
+#define TCP_DNS_PORT	53
+
+/* A segment from a guest, validated and in host order */
+struct tcp_seg {
+	const struct tcp_hdr *th;	/* in the guest's frame */
+	uint32_t seq, ack;
+	uint32_t wnd;			/* window field, unscaled */
+	uint8_t flags;
+	struct pkt opts;		/* option area */
+	struct pkt data;		/* payload */
+};
+
+/* What a SYN's options say (RFC 9293 3.7.1, RFC 7323 2) */
+struct tcp_syn_opts {
+	uint16_t mss;
+	int ws;				/* shift, -1 if not offered */
+};
+
+/**
+ * tcp_parse() - Check a guest's TCP segment and fill @s
+ *
+ * Return: 0, or -1 if dropped (and counted): shorter than its header, a
+ * data offset below 5 words or past the segment, a bad checksum
+ */
+static int tcp_parse(struct usernat *un, const struct ip4_in *ip,
+		     struct tcp_seg *s)
+{
+	const struct tcp_hdr *th = pkt_at(&ip->l4, 0, TCP_HLEN);
+	size_t hlen;
+
+	if (!th) {
+		UN_COUNT(un, drop_tcp_short);
+		return -1;
+	}
+	hlen = TCP_DOFF_LEN(th->doff);
+	if (hlen < TCP_HLEN || hlen > ip->l4.len) {
+		UN_COUNT(un, drop_tcp_short);
+		return -1;
+	}
+	/* RFC 9293 3.1: over the pseudo-header, header and payload */
+	if (csum(ip->l4.p, ip->l4.len,
+		 csum_pseudo4(ip->saddr, ip->daddr, IPPROTO_TCP4,
+			      (uint16_t)ip->l4.len))) {
+		UN_COUNT(un, drop_tcp_csum);
+		return -1;
+	}
+	s->th = th;
+	s->seq = ntohl(th->seq);
+	s->ack = ntohl(th->ack_seq);
+	s->wnd = ntohs(th->window);
+	s->flags = th->flags;
+	pkt_sub(&ip->l4, TCP_HLEN, hlen - TCP_HLEN, &s->opts);
+	pkt_sub(&ip->l4, hlen, ip->l4.len - hlen, &s->data);
+	return 0;
+}
+
+/**
+ * tcp_syn_options() - Read MSS and window scale from a SYN's options
+ *
+ * Walks the option area with pkt_tlv_next(): EOL ends it, NOP is one
+ * byte, anything else has a length byte counting the kind and itself.  An
+ * option that overruns the area or has the wrong length is counted and
+ * ignored; what was read before it still counts.
+ */
+static void tcp_syn_options(struct usernat *un, struct pkt opts,
+			    struct tcp_syn_opts *o)
+{
+	struct pkt val;
+	uint8_t type, ws;
+	int r;
+
+	o->mss = TCP_DEFAULT_MSS;
+	o->ws = -1;
+	while ((r = pkt_tlv_next(&opts, &type, &val, 1, TCPOPT_EOL,
+				 TCPOPT_NOP)) > 0) {
+		if (type == TCPOPT_EOL)
+			return;
+		if (type == TCPOPT_MSS && val.len == TCPOLEN_MSS - 2) {
+			pkt_be16(&val, &o->mss);
+		} else if (type == TCPOPT_WSCALE &&
+			   val.len == TCPOLEN_WSCALE - 2) {
+			pkt_u8(&val, &ws);
+			/* RFC 7323 2.3: larger shifts are taken as 14 */
+			o->ws = MIN(ws, TCP_MAX_WSCALE);
+		} else if (type == TCPOPT_MSS || type == TCPOPT_WSCALE) {
+			UN_COUNT(un, tcp_bad_options);
+		}
+	}
+	if (r < 0)
+		UN_COUNT(un, tcp_bad_options);
+}
+
+/**
+ * tcp_addrs_ok() - May this guest segment create or use a flow?
+ *
+ * The source must be a guest of our network; the destination a unicast
+ * address outside "this network", loopback, multicast and broadcast
+ * (RFC 1122 3.2.1.3): the host's loopback is reached only through the
+ * gateway address (un_host_addr()).
+ */
+static bool tcp_addrs_ok(const struct usernat *un, const struct ip4_in *ip,
+			 const struct tcp_hdr *th)
+{
+	uint32_t d = ntohl(ip->daddr);
+
+	if (!un_in_net(un, ip->saddr) || un_is_ours(un, ip->saddr))
+		return false;
+	if ((d >> 24) == 0 || (d >> 24) == 127 || d >= 0xe0000000 ||
+	    ip->daddr == (un->cfg.net | ~un->cfg.mask))
+		return false;
+	return th->source && th->dest;
+}
+
+/**
+ * tcp_target() - Where the host side of a new connection connects to
+ *
+ * The DNS address port 53 goes to the first upstream server (dns.c); other
+ * ports there have no service.  Everything else goes to the destination,
+ * the gateway address standing for the host's loopback (un_host_addr()).
+ * Return: 0, or negative errno (-ECONNREFUSED: answer with an RST)
+ */
+static int tcp_target(struct usernat *un, uint32_t daddr, uint16_t dport,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	if (daddr == un->cfg.dns && dport == htons(TCP_DNS_PORT))
+		return dns_tcp_upstream(un, ss, len);	/* dns.c */
+	if (daddr == un->cfg.dns && daddr != un->cfg.gw)
+		return -ECONNREFUSED;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = un_host_addr(un, daddr);
+	sin->sin_port = dport;
+	*len = sizeof(*sin);
+	return 0;
+}
+
+/**
+ * tcp_fd_exhausted() - Count and (at most every 10 s) log a SYN refused for
+ * lack of file descriptors or socket memory
+ */
+static void tcp_fd_exhausted(struct usernat *un, int err)
+{
+	int64_t now = tcp_now();
+
+	UN_COUNT(un, tcp_fd_exhausted);
+	if (now - un->tcp->last_fd_log < 10000 && un->tcp->last_fd_log)
+		return;
+	un->tcp->last_fd_log = now;
+	un_warn(un, "tcp: cannot open a host socket (%s): refusing new "
+		"connections until there are descriptors again",
+		strerror(err));
+}
+
+/**
+ * tcp_open() - A guest SYN for no existing flow: start the host connect()
+ *
+ * Refusals (limits, no descriptors, no service) answer with an RST; the
+ * SYN-ACK, RST or ICMP error for the connect() itself comes from
+ * tcp_connected()/tcp_connect_failed().  A payload on the SYN is not taken
+ * (we don't offer TCP Fast Open); the guest sends it again.
+ */
+static void tcp_open(struct usernat *un, const struct ip4_in *ip,
+		     const struct tcp_seg *s)
+{
+	const struct tcp_hdr *th = s->th;
+	struct sockaddr_storage ss;
+	struct tcp_syn_opts o;
+	struct tcp_conn *c;
+	socklen_t sl = sizeof(ss);
+	int fd, one = 1, zero = 0, ret;
+
+	if ((ret = tcp_target(un, ip->daddr, th->dest, &ss, &sl))) {
+		UN_COUNT(un, tcp_refused);
+		tcp_reply_rst(un, ip, th, s->data.len);
+		return;
+	}
+	if (un_flow_charge(un, ip->saddr, "TCP connection")) {
+		UN_COUNT(un, tcp_limit);
+		tcp_reply_rst(un, ip, th, s->data.len);
+		return;
+	}
+	if (un_half_open_charge(un, ip->saddr) ||
+	    !(c = tcp_conn_new(un, ip->saddr, th->source, ip->daddr,
+			       th->dest))) {
+		un_flow_release(un, ip->saddr);
+		UN_COUNT(un, tcp_limit);
+		tcp_reply_rst(un, ip, th, s->data.len);
+		return;
+	}
+	c->flags = TF_CHARGED | TF_HALF_OPEN | TF_WND_DIRTY;
+	UN_COUNT(un, tcp_opened);
+	un->ctr[UN_CTR_tcp_active]++;
+	memcpy(c->mac, ip->src_mac, ETH_ALEN);
+	c->state = TCP_ST_CONNECTING;
+	c->rcv_nxt = c->rcv_acked = c->rcv_edge = s->seq + 1;
+	tcp_syn_options(un, s->opts, &o);
+	c->mss = (uint16_t)tcp_min(tcp_max(o.mss, TCP_MIN_MSS),
+				   un->cfg.mtu - IP4_HLEN - TCP_HLEN);
+	if (o.ws >= 0) {
+		c->flags |= TF_WS;
+		c->snd_ws = (uint8_t)o.ws;
+	}
+	c->snd_wnd = s->wnd;	/* never scaled in a SYN */
+	c->snd_wl1 = s->seq;
+	c->rto = TCP_RTO_INIT;
+	c->last_ms = tcp_now();
+	c->rto_at = c->last_ms + TCP_CONNECT_TIMEOUT;
+	tcp_timer_want(un, c, c->rto_at);
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		ret = errno;
+		if (ret == EMFILE || ret == ENFILE || ret == ENOBUFS ||
+		    ret == ENOMEM)
+			tcp_fd_exhausted(un, ret);
+		tcp_reset(un, c, false);
+		return;
+	}
+	c->fd = fd;
+	/* the guest already decided how to segment: don't delay its data */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (un->tcp->peek_off)
+		setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+	if ((ret = tcp_epoll_events(un, c, true, true))) {
+		tcp_reset(un, c, false);
+		return;
+	}
+	if (!connect(fd, (struct sockaddr *)&ss, sl))
+		tcp_connected(un, c);
+	else if (errno != EINPROGRESS)
+		tcp_connect_failed(un, c, errno);
+}
+
+/**
+ * tcp_connected() - The host connect() succeeded: answer the guest's SYN
+ */
+void tcp_connected(struct usernat *un, struct tcp_conn *c)
+{
+	struct un_tcp *t = un->tcp;
+
+	if (c->flags & TF_HALF_OPEN) {
+		un_half_open_release(un, c->gaddr);
+		c->flags &= ~TF_HALF_OPEN;
+	}
+	c->state = TCP_ST_SYN_RCVD;
+	c->snd_una = tcp_iss(t, c);
+	c->sock_seq = c->peek_seq = c->snd_una + 1;
+	c->recover = c->snd_una;
+	c->flags |= TF_RTT;
+	c->rtt_ts = (uint32_t)tcp_now();
+	tcp_send_synack(un, c);
+	c->rto_at = tcp_now() + c->rto;
+	tcp_timer_want(un, c, c->rto_at);
+}
+
+/**
+ * tcp_connect_failed() - The host connect() failed with @err: tell the
+ * guest as the destination would have, then free @c
+ */
+void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err)
+{
+	uint8_t code;
+
+	switch (err) {
+	case ENETUNREACH:
+	case ENETDOWN:
+		code = ICMP_UNREACH_NET;
+		goto unreach;
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		code = ICMP_UNREACH_HOST;
+		goto unreach;
+	case EACCES:
+	case EPERM:
+		code = ICMP_UNREACH_ADMIN;
+		goto unreach;
+	case ETIMEDOUT:
+		UN_COUNT(un, tcp_connect_timeout);
+		tcp_conn_free(un, c, true);
+		return;
+	default:
+		UN_COUNT(un, tcp_refused);
+		tcp_reset(un, c, true);
+		return;
+	}
+unreach:
+	UN_COUNT(un, tcp_unreach);
+	icmp4_send_error_flow(un, c->mac, IPPROTO_TCP4, c->gaddr, c->gport,
+			      c->daddr, c->dport, ICMP_UNREACH, code);
+	tcp_conn_free(un, c, true);
+}
+
+/**
+ * tcp_in_rst() - An RST for @c, checked as RFC 5961 3.2 asks: exactly at
+ * RCV.NXT resets, elsewhere in the window gets a challenge ACK, outside it
+ * is ignored.  Return: true if @c was freed
+ */
+static bool tcp_in_rst(struct usernat *un, struct tcp_conn *c,
+		       const struct tcp_seg *s)
+{
+	uint32_t wnd = tcp_max(c->rcv_edge - c->rcv_nxt, 1);
+
+	if (s->seq == c->rcv_nxt) {
+		UN_COUNT(un, tcp_rst_from_guest);
+		tcp_conn_free(un, c, true);
+		return true;
+	}
+	if (c->state == TCP_ST_ESTABLISHED && seq_gt(s->seq, c->rcv_nxt) &&
+	    seq_lt(s->seq, c->rcv_nxt + wnd)) {
+		UN_COUNT(un, tcp_challenge_ack);
+		tcp_send_ack(un, c, false);
+		return false;
+	}
+	UN_COUNT(un, tcp_drop_state);
+	return false;
+}
+
+/**
+ * tcp_guest_window() - Apply a window update from the guest (RFC 9293
+ * 3.10.7.4: only from a segment newer than the last one that set it)
+ * Return: the previous window
+ */
+static uint32_t tcp_guest_window(struct usernat *un, struct tcp_conn *c,
+				 const struct tcp_seg *s)
+{
+	uint32_t old = c->snd_wnd;
+
+	if (!(seq_lt(c->snd_wl1, s->seq) ||
+	      (c->snd_wl1 == s->seq && seq_le(c->snd_wl2, s->ack))))
+		return old;
+	c->snd_wnd = s->wnd << c->snd_ws;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	if (c->snd_wnd && (c->flags & (TF_NO_EPOLLIN | TF_PERSIST))) {
+		/* the window opened: read and send again */
+		if (c->flags & TF_NO_EPOLLIN)
+			tcp_epoll_events(un, c, false, true);
+		if (c->flags & TF_PERSIST) {
+			c->flags &= ~TF_PERSIST;
+			c->rto_at = 0;
+			c->retries = 0;
+		}
+	}
+	if (c->snd_wnd > old)
+		tcp_soon(un, c, TF_SEND_DUE);
+	return old;
+}
+
+/**
+ * tcp_dupack() - A duplicate ACK (RFC 5681 2): the third starts fast
+ * retransmit and NewReno fast recovery (RFC 6582 3.2), later ones inflate
+ * the congestion window.  Return: negative errno if the socket failed
+ */
+static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+
+	if (++c->dupacks < 3)
+		return 0;
+	if (c->flags & TF_RECOVERY) {
+		c->cwnd += c->mss;
+		tcp_soon(un, c, TF_SEND_DUE);
+		return 0;
+	}
+	/* RFC 6582 3.2 step 2: not again for losses of the same window */
+	if (c->dupacks != 3 || !seq_gt(c->snd_una, c->recover))
+		return 0;
+	UN_COUNT(un, tcp_fast_retransmit);
+	c->ssthresh = tcp_max(flight / 2, 2U * c->mss);
+	c->recover = c->snd_max;
+	c->cwnd = c->ssthresh + 3U * c->mss;
+	c->flags |= TF_RECOVERY;
+	return tcp_retransmit_head(un, c);
+}
+
+/**
+ * tcp_acked() - The guest acknowledged new data up to @ack
+ *
+ * RTT sample (RFC 6298, Karn's rule via TF_RTT), congestion window
+ * growth (RFC 5681 3.1: slow start by the bytes acknowledged, which copes
+ * with stretch ACKs, then about one MSS per RTT), NewReno partial and full
+ * ACKs (RFC 6582 3.2 steps 3-4), RTO restart (RFC 6298 5.2-5.3).  The
+ * bytes are discarded from the host socket at the next flush.
+ * Return: negative errno if the socket failed
+ */
+static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack)
+{
+	uint32_t acked = ack - c->snd_una;
+	int64_t now = tcp_now();
+	int ret = 0;
+
+	c->snd_una = ack;
+	if (seq_lt(c->snd_nxt, ack))
+		c->snd_nxt = ack;
+	c->retries = 0;
+	if ((c->flags & TF_RTT) && seq_ge(ack, c->rtt_seq)) {
+		c->flags &= ~TF_RTT;
+		tcp_rto_update(c, (uint32_t)now - c->rtt_ts);
+	} else {
+		tcp_rto_reset(c);		/* undo any backoff */
+	}
+	if (c->flags & TF_RECOVERY) {
+		if (seq_ge(ack, c->recover)) {
+			c->flags &= ~TF_RECOVERY;
+			c->cwnd = tcp_min(c->ssthresh,
+					  c->snd_max - ack + c->mss);
+		} else {
+			c->cwnd -= tcp_min(c->cwnd, acked);
+			c->cwnd += c->mss;
+			ret = tcp_retransmit_head(un, c);
+		}
+	} else if (c->cwnd < c->ssthresh) {
+		c->cwnd += acked;
+	} else {
+		c->cwnd += tcp_max(1, (uint32_t)((uint64_t)c->mss * acked /
+						 c->cwnd));
+	}
+	c->cwnd = tcp_min(c->cwnd, 1U << 30);
+	c->dupacks = 0;
+	c->rto_at = 0;
+	if (c->snd_una != c->snd_max) {
+		c->rto_at = now + c->rto;
+		tcp_timer_want(un, c, c->rto_at);
+	}
+	tcp_soon(un, c, TF_SEND_DUE);
+	return ret;
+}
+
+/**
+ * tcp_in_ack() - ACK processing (RFC 9293 3.10.7.4, fifth check)
+ * Return: 0 to go on with the payload, 1 to drop the segment, negative
+ * errno if the host socket failed
+ */
+static int tcp_in_ack(struct usernat *un, struct tcp_conn *c,
+		      const struct tcp_seg *s)
+{
+	uint32_t old_wnd;
+
+	if (seq_gt(s->ack, c->snd_max)) {
+		/* acknowledges something we never sent */
+		UN_COUNT(un, tcp_drop_state);
+		tcp_send_ack(un, c, false);
+		return 1;
+	}
+	if (seq_lt(s->ack, c->snd_una))
+		return 0;		/* old: ignore the ACK, keep the data */
+	old_wnd = tcp_guest_window(un, c, s);
+	if (s->ack != c->snd_una)
+		return tcp_acked(un, c, s->ack);
+	if (c->snd_una != c->snd_max && !s->data.len &&
+	    !(s->flags & (TCP_SYN | TCP_FIN)) && c->snd_wnd == old_wnd)
+		return tcp_dupack(un, c);
+	return 0;
+}
+
+/**
+ * tcp_both_closed() - Guest FIN taken and our FIN acknowledged?
+ */
+static bool tcp_both_closed(const struct tcp_conn *c)
+{
+	return (c->flags & TF_GUEST_FIN) && (c->flags & TF_HOST_EOF) &&
+	       seq_gt(c->snd_una, c->fin_seq);
+}
+
+/**
+ * tcp_write_host() - Write the new part of a guest payload to the host
+ * socket.  Return: bytes taken (maybe fewer than @len), or negative errno
+ */
+static ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
+			      const uint8_t *p, size_t len)
+{
+	ssize_t n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != ENOBUFS)
+			return -errno;
+		n = 0;
+	}
+	c->rcv_nxt += (uint32_t)n;
+	c->flags |= TF_WND_DIRTY;
+	if ((size_t)n < len) {
+		/* full: close the window until EPOLLOUT, the guest resends */
+		UN_COUNT(un, tcp_host_full);
+		c->flags |= TF_RCV_FULL | TF_REFUSED;
+	} else {
+		c->flags &= ~(TF_RCV_FULL | TF_REFUSED);
+	}
+	return n;
+}
+
+/**
+ * tcp_in_data() - Payload and FIN of an acceptable segment (RFC 9293
+ * 3.10.7.4, seventh and eighth steps)
+ *
+ * Only data starting at or before RCV.NXT is taken, trimmed to its new
+ * part; a later segment is dropped with an immediate duplicate ACK (the
+ * guest retransmits; fast retransmit after three).  ACKs for in-order data
+ * wait for the flush unless 16 MSS are unacknowledged.
+ * Return: true if @c was freed
+ */
+static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
+			const struct tcp_seg *s)
+{
+	bool fin = s->flags & TCP_FIN;
+	size_t len = s->data.len;
+	uint32_t skip = c->rcv_nxt - s->seq;
+	ssize_t n = 0;
+
+	if (c->flags & TF_GUEST_FIN) {
+		UN_COUNT(un, tcp_dup);		/* retransmitted FIN */
+		tcp_send_ack(un, c, false);
+		return false;
+	}
+	if (seq_gt(s->seq, c->rcv_nxt)) {
+		UN_COUNT(un, tcp_ooo);
+		tcp_send_ack(un, c, false);
+		return false;
+	}
+	if (skip > len || (skip == len && !fin)) {
+		UN_COUNT(un, tcp_dup);
+		tcp_send_ack(un, c, false);
+		return false;
+	}
+	if (skip < len) {
+		n = tcp_write_host(un, c, s->data.p + skip, len - skip);
+		if (n < 0) {
+			tcp_reset(un, c, false);
+			return true;
+		}
+		if ((size_t)n < len - skip) {
+			tcp_send_ack(un, c, true);	/* zero window */
+			return false;
+		}
+	}
+	if (fin) {
+		/* RFC 9293 3.10.7.4: FIN; our read side stays open */
+		c->rcv_nxt++;
+		c->flags |= TF_GUEST_FIN;
+		shutdown(c->fd, SHUT_WR);
+		tcp_send_ack(un, c, true);
+		tcp_timer_update(un, c);
+		return false;
+	}
+	if (c->rcv_nxt - c->rcv_acked >=
+	    TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
+		tcp_send_ack(un, c, true);
+	else
+		tcp_soon(un, c, TF_ACK_DUE);
+	return false;
+}
+
+/**
+ * tcp_in_established() - A segment for a synchronized connection
+ * (RFC 9293 3.10.7.4, with RFC 5961 for RST and SYN)
+ */
+static void tcp_in_established(struct usernat *un, struct tcp_conn *c,
+			       const struct tcp_seg *s)
+{
+	int r;
+
+	if (s->flags & TCP_RST) {
+		tcp_in_rst(un, c, s);
+		return;
+	}
+	if (s->flags & TCP_SYN) {
+		/* RFC 5961 4.2: any SYN here gets a challenge ACK */
+		UN_COUNT(un, tcp_challenge_ack);
+		tcp_send_ack(un, c, false);
+		return;
+	}
+	if (!(s->flags & TCP_ACK)) {
+		UN_COUNT(un, tcp_drop_state);
+		return;
+	}
+	r = tcp_in_ack(un, c, s);
+	if (r < 0) {
+		tcp_reset(un, c, false);
+		return;
+	}
+	if (r)
+		return;
+	if ((s->data.len || (s->flags & TCP_FIN)) && tcp_in_data(un, c, s))
+		return;
+	if (tcp_both_closed(c)) {
+		tcp_consume(un, c);
+		tcp_conn_free(un, c, false);
+	}
+}
+
+/**
+ * tcp_in_syn_rcvd() - A segment while our SYN-ACK waits for its ACK
+ *
+ * A retransmitted SYN gets the SYN-ACK again; the ACK of our SYN
+ * establishes the connection (RFC 9293 3.10.7.4) and its payload, if any,
+ * is processed as in ESTABLISHED; an ACK of anything else gets an RST.
+ */
+static void tcp_in_syn_rcvd(struct usernat *un, struct tcp_conn *c,
+			    const struct tcp_seg *s)
+{
+	if (s->flags & TCP_RST) {
+		tcp_in_rst(un, c, s);
+		return;
+	}
+	if ((s->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		tcp_send_synack(un, c);
+		return;
+	}
+	if ((s->flags & (TCP_SYN | TCP_ACK)) != TCP_ACK) {
+		UN_COUNT(un, tcp_drop_state);
+		return;
+	}
+	if (s->ack != c->snd_una + 1) {
+		/* <SEQ=SEG.ACK><CTL=RST> */
+		struct ip4_in ip = { .src_mac = c->mac, .saddr = c->gaddr,
+				     .daddr = c->daddr };
+
+		UN_COUNT(un, tcp_drop_state);
+		tcp_reply_rst(un, &ip, s->th, 0);
+		return;
+	}
+	c->state = TCP_ST_ESTABLISHED;
+	UN_COUNT(un, tcp_established);
+	if ((c->flags & TF_RTT) && !c->retries)
+		tcp_rto_update(c, (uint32_t)tcp_now() - c->rtt_ts);
+	else
+		c->rto = TCP_RTO_INIT;	/* RFC 6298 5.7 */
+	c->flags &= ~TF_RTT;
+	c->retries = 0;
+	c->rto_at = 0;
+	c->cwnd = TCP_IW_SEGS * c->mss;
+	c->ssthresh = UINT32_MAX / 2;
+	c->snd_una = c->snd_nxt;
+	c->snd_wnd = s->wnd << c->snd_ws;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	tcp_timer_update(un, c);
+	tcp_soon(un, c, TF_SEND_DUE);	/* the host may have spoken first */
+	if ((s->data.len || (s->flags & TCP_FIN)) && tcp_in_data(un, c, s))
+		return;
+}
+
+/**
+ * tcp_in_connecting() - A segment while the host connect() runs: SYNs
+ * are absorbed (the SYN-ACK comes when the host answers), an RST at the
+ * right sequence abandons the connect, the rest is ignored
+ */
+static void tcp_in_connecting(struct usernat *un, struct tcp_conn *c,
+			      const struct tcp_seg *s)
+{
+	if (s->flags & TCP_RST)
+		tcp_in_rst(un, c, s);
+	else if (!(s->flags & TCP_SYN))
+		UN_COUNT(un, tcp_drop_state);
+}
+
+/**
+ * tcp_from_guest() - Handle a TCP segment from a guest
+ * @ip:		the IPv4 packet; ip->l4 is the segment, trimmed to the IP
+ *		total length
+ */
+void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
+{
+	struct tcp_conn *c;
+	struct tcp_seg s;
+
+	if (!un->tcp) {
+		UN_COUNT(un, drop_tcp_nat);
+		return;
+	}
+	if (tcp_parse(un, ip, &s))
+		return;
+	if (!tcp_addrs_ok(un, ip, s.th)) {
+		UN_COUNT(un, tcp_drop_addr);
+		return;
+	}
+	c = tcp_lookup(un->tcp, ip->saddr, s.th->source, ip->daddr,
+		       s.th->dest);
+	if (!c) {
+		if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
+		    TCP_SYN) {
+			tcp_open(un, ip, &s);
+		} else {
+			/* RFC 9293 3.10.7.1: CLOSED answers with an RST */
+			if (!(s.flags & TCP_RST))
+				UN_COUNT(un, tcp_rst_no_flow);
+			tcp_reply_rst(un, ip, s.th, s.data.len);
+		}
+		return;
+	}
+	if (memcmp(c->mac, ip->src_mac, ETH_ALEN)) {
+		UN_COUNT(un, tcp_drop_mac);
+		return;
+	}
+	c->last_ms = tcp_now();
+	switch (c->state) {
+	case TCP_ST_CONNECTING:
+		tcp_in_connecting(un, c, &s);
+		break;
+	case TCP_ST_SYN_RCVD:
+		tcp_in_syn_rcvd(un, c, &s);
+		break;
+	case TCP_ST_ESTABLISHED:
+		tcp_in_established(un, c, &s);
+		break;
+	default:
+		break;
+	}
+}

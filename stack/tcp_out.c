@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* tcp_out.c - TCP NAT: segments toward guests, reading host sockets,
+ * retransmission and timeouts
+ *
+ * Every segment is built in un->obuf behind the IPv4 header and emitted at
+ * once (ip4_out_send()).  Host data is peeked straight into that buffer, so
+ * a segment costs no copy on its way from the host socket to the guest
+ * except a memmove for the 2nd..nth segment cut from one 64 KiB read.  See
+ * the theory of operation in tcp.c for what is kept where.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <linux/sockios.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "tcp_internal.h"
+#include "wire/ip4.h"
+
+/* Largest MSS we advertise to guests: what fits their MTU */
+static uint32_t tcp_our_mss(const struct usernat *un)
+{
+	return un->cfg.mtu - IP4_HLEN - TCP_HLEN;
+}
+
+/**
+ * tcp_rcv_space() - Free space in the host socket's send buffer, bytes
+ *
+ * Half of SO_SNDBUF (which counts skb overhead, about as much as data for
+ * small segments) minus what the socket still holds (SIOCOUTQ).  Two
+ * syscalls, so only when the socket was written since the last time.
+ */
+static void tcp_rcv_space(struct tcp_conn *c)
+{
+	int sndbuf = 0, outq = 0;
+	socklen_t sl = sizeof(sndbuf);
+
+	c->flags &= ~TF_WND_DIRTY;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) ||
+	    ioctl(c->fd, SIOCOUTQ, &outq) || sndbuf / 2 <= outq) {
+		c->rcv_space = 0;
+		return;
+	}
+	c->rcv_space = (uint32_t)(sndbuf / 2 - outq);
+}
+
+/**
+ * tcp_wnd_field() - The window field for a segment to the guest
+ * @update:	recompute from the host socket; false repeats the window last
+ *		advertised (duplicate ACKs must not look like window updates)
+ * @syn:	for a SYN-ACK: never scaled (RFC 7323 2.2)
+ *
+ * Updates the right edge we advertised, which we don't move left while the
+ * socket takes data (RFC 9293 3.8.6.2.2: no shrinking); when it refused
+ * data the window is closed to zero until EPOLLOUT.
+ */
+static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
+			      bool update, bool syn)
+{
+	unsigned int shift = (!syn && (c->flags & TF_WS)) ? TCP_RCV_WS : 0;
+	uint32_t wnd, max = 65535U << shift;
+
+	if (c->flags & TF_RCV_FULL) {
+		wnd = 0;
+	} else if (!update) {
+		wnd = seq_gt(c->rcv_edge, c->rcv_nxt) ?
+		      c->rcv_edge - c->rcv_nxt : 0;
+	} else {
+		if (c->flags & TF_WND_DIRTY)
+			tcp_rcv_space(c);
+		wnd = tcp_max(c->rcv_space,
+			      TCP_WND_MIN_SEGS * tcp_our_mss(un));
+		if (seq_gt(c->rcv_edge, c->rcv_nxt + wnd))
+			wnd = c->rcv_edge - c->rcv_nxt;
+	}
+	wnd = tcp_min(wnd, max) >> shift;
+	c->rcv_edge = c->rcv_nxt + (wnd << shift);
+	return (uint16_t)wnd;
+}
+
+/**
+ * tcp_emit() - Fill in the TCP header at ip4_out_l4() and send the segment
+ * @seq:	sequence number
+ * @flags:	TCP_* flags; with TCP_ACK the segment acknowledges RCV.NXT
+ * @optlen:	option bytes already written after the fixed header
+ * @dlen:	payload bytes already written after the options
+ * @update:	see tcp_wnd_field()
+ */
+static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
+		     uint8_t flags, size_t optlen, size_t dlen, bool update)
+{
+	struct tcp_hdr *th = (struct tcp_hdr *)ip4_out_l4(un);
+	size_t hlen = TCP_HLEN + optlen, l4len = hlen + dlen;
+
+	th->source = c->dport;
+	th->dest = c->gport;
+	th->seq = htonl(seq);
+	th->ack_seq = (flags & TCP_ACK) ? htonl(c->rcv_nxt) : 0;
+	th->doff = (uint8_t)(hlen / 4 << 4);
+	th->flags = flags;
+	th->window = (flags & TCP_RST) ? 0 :
+		     htons(tcp_wnd_field(un, c, update, flags & TCP_SYN));
+	th->urg_ptr = 0;
+	th->check = 0;
+	th->check = csum(th, l4len, csum_pseudo4(c->daddr, c->gaddr,
+						 IPPROTO_TCP4,
+						 (uint16_t)l4len));
+	if (flags & TCP_ACK) {
+		c->rcv_acked = c->rcv_nxt;
+		c->flags &= ~TF_ACK_DUE;
+	}
+	ip4_out_send(un, c->mac, c->daddr, c->gaddr, IPPROTO_TCP4, l4len);
+}
+
+/**
+ * tcp_send_ack() - Send a pure ACK now
+ * @update:	recompute the window (false for duplicate/challenge ACKs)
+ *
+ * The sequence number is SND.MAX: a zero-length segment must not be below
+ * the guest's RCV.NXT, which may be anywhere up to SND.MAX after a
+ * retransmission timeout rewound SND.NXT (RFC 9293 3.10.7.4).
+ */
+void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update)
+{
+	tcp_emit(un, c, c->snd_max, TCP_ACK, 0, 0, update);
+}
+
+/**
+ * tcp_send_synack() - Send (or resend) our SYN-ACK with MSS and, if the
+ * guest offered it, window scale options (RFC 9293 3.7.1, RFC 7323 2.2)
+ */
+void tcp_send_synack(struct usernat *un, struct tcp_conn *c)
+{
+	uint8_t *o = ip4_out_l4(un) + TCP_HLEN;
+	uint32_t mss = tcp_our_mss(un);
+	size_t optlen = TCPOLEN_MSS;
+
+	o[0] = TCPOPT_MSS;
+	o[1] = TCPOLEN_MSS;
+	o[2] = (uint8_t)(mss >> 8);
+	o[3] = (uint8_t)mss;
+	if (c->flags & TF_WS) {
+		o[4] = TCPOPT_NOP;
+		o[5] = TCPOPT_WSCALE;
+		o[6] = TCPOLEN_WSCALE;
+		o[7] = TCP_RCV_WS;
+		optlen += 4;
+	}
+	tcp_emit(un, c, c->snd_una, TCP_SYN | TCP_ACK, optlen, 0, true);
+	c->snd_nxt = c->snd_una + 1;
+	c->snd_max = c->snd_nxt;
+}
+
+/**
+ * tcp_send_rst() - Reset the guest's side of @c
+ *
+ * Before the handshake the guest is in SYN-SENT and accepts an RST that
+ * acknowledges its SYN (RFC 9293 3.10.7.3); after it, the RST carries
+ * SND.MAX: at or above the guest's RCV.NXT, so it is either accepted or
+ * answered with a challenge ACK, which finds no connection and gets an
+ * exact RST (RFC 5961 3.2).
+ */
+void tcp_send_rst(struct usernat *un, struct tcp_conn *c)
+{
+	UN_COUNT(un, tcp_rst_to_guest);
+	if (c->state == TCP_ST_CONNECTING)
+		tcp_emit(un, c, 0, TCP_RST | TCP_ACK, 0, 0, false);
+	else
+		tcp_emit(un, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0, false);
+}
+
+/**
+ * tcp_reply_rst() - Answer a segment that has no connection with an RST
+ * @th:		the guest's TCP header (in the guest's frame, not un->obuf)
+ * @dlen:	its payload length
+ *
+ * RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if it had an ACK, else
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.  Never for an RST.
+ */
+void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
+		   const struct tcp_hdr *th, size_t dlen)
+{
+	struct tcp_hdr *o = (struct tcp_hdr *)ip4_out_l4(un);
+	uint32_t seglen = (uint32_t)dlen + !!(th->flags & TCP_SYN) +
+			  !!(th->flags & TCP_FIN);
+	uint8_t mac[ETH_ALEN];
+
+	if (th->flags & TCP_RST)
+		return;
+	memcpy(mac, ip->src_mac, ETH_ALEN);
+	memset(o, 0, TCP_HLEN);
+	o->source = th->dest;
+	o->dest = th->source;
+	if (th->flags & TCP_ACK) {
+		o->seq = th->ack_seq;
+		o->flags = TCP_RST;
+	} else {
+		o->ack_seq = htonl(ntohl(th->seq) + seglen);
+		o->flags = TCP_RST | TCP_ACK;
+	}
+	o->doff = TCP_HLEN / 4 << 4;
+	o->check = csum(o, TCP_HLEN, csum_pseudo4(ip->daddr, ip->saddr,
+						  IPPROTO_TCP4, TCP_HLEN));
+	ip4_out_send(un, mac, ip->daddr, ip->saddr, IPPROTO_TCP4, TCP_HLEN);
+}
+
+/**
+ * tcp_reset() - RST to the guest, then close the host side and free @c
+ * @abortive:	reset the host connection too (else a normal close)
+ */
+void tcp_reset(struct usernat *un, struct tcp_conn *c, bool abortive)
+{
+	tcp_send_rst(un, c);
+	tcp_conn_free(un, c, abortive);
+}
+
+/**
+ * tcp_scratch() - The module's 64 KiB discard buffer, allocated on first use
+ * Return: buffer, or NULL if out of memory
+ */
+static uint8_t *tcp_scratch(struct un_tcp *t)
+{
+	if (!t->scratch)
+		t->scratch = g_try_malloc(TCP_SCRATCH);
+	return t->scratch;
+}
+
+/**
+ * tcp_consume() - Discard from the host socket what the guest has ACKed
+ *
+ * recv(MSG_TRUNC) drops bytes without copying them (falls back to reading
+ * into the scratch buffer where unsupported).  The kernel's peek offset
+ * moves back by as much, down to zero, as peek_seq = max(peek_seq,
+ * sock_seq) does.  Return: 0, or negative errno from the socket
+ */
+int tcp_consume(struct usernat *un, struct tcp_conn *c)
+{
+	struct un_tcp *t = un->tcp;
+	uint32_t upto = c->snd_una, n;
+
+	if ((c->flags & TF_HOST_EOF) && seq_gt(upto, c->fin_seq))
+		upto = c->fin_seq;
+	if (!seq_gt(upto, c->sock_seq))
+		return 0;
+	n = upto - c->sock_seq;
+	while (n) {
+		uint8_t *buf = NULL;
+		ssize_t r;
+
+		if (!t->trunc && !(buf = tcp_scratch(t)))
+			return -ENOMEM;
+		r = recv(c->fd, buf, t->trunc ? n : tcp_min(n, TCP_SCRATCH),
+			 MSG_DONTWAIT | (t->trunc ? MSG_TRUNC : 0));
+		if (r < 0 && t->trunc && (errno == EFAULT || errno == EINVAL)) {
+			t->trunc = false;	/* kernel without MSG_TRUNC */
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		if (!r)
+			return -EIO;	/* ACKed bytes we never had */
+		c->sock_seq += (uint32_t)r;
+		n -= (uint32_t)r;
+	}
+	if (seq_lt(c->peek_seq, c->sock_seq))
+		c->peek_seq = c->sock_seq;
+	return 0;
+}
+
+/**
+ * tcp_peek_at() - Read host data starting at sequence @seq, leaving it queued
+ * @buf, @len:	where to, how much at most
+ *
+ * With SO_PEEK_OFF the kernel keeps the offset (we move it only when @seq
+ * isn't where the last peek ended); without, the bytes before @seq are
+ * peeked into the scratch buffer and thrown away.
+ *
+ * Return: bytes read, 0 at EOF (all data read and the host sent FIN),
+ * -EAGAIN if no data past @seq yet, other negative errno on failure
+ */
+static ssize_t tcp_peek_at(struct usernat *un, struct tcp_conn *c,
+			   uint32_t seq, uint8_t *buf, size_t len)
+{
+	struct un_tcp *t = un->tcp;
+	uint32_t skip = seq - c->sock_seq;
+	struct iovec iov[64];
+	struct msghdr mh = { .msg_iov = iov };
+	uint8_t *scratch;
+	ssize_t r;
+
+	if (t->peek_off) {
+		if (c->peek_seq != seq) {
+			int off = (int)skip;
+
+			if (setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &off,
+				       sizeof(off)))
+				return -errno;
+			c->peek_seq = seq;
+		}
+		r = recv(c->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+		if (r < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		c->peek_seq = seq + (uint32_t)r;
+		return r;
+	}
+
+	if (!(scratch = tcp_scratch(t)))
+		return -ENOMEM;
+	while (skip) {
+		size_t n = tcp_min(skip, TCP_SCRATCH);
+
+		if (mh.msg_iovlen >= G_N_ELEMENTS(iov) - 1)
+			return -ENOBUFS;	/* > 4 MiB in flight */
+		iov[mh.msg_iovlen].iov_base = scratch;
+		iov[mh.msg_iovlen++].iov_len = n;
+		skip -= (uint32_t)n;
+	}
+	iov[mh.msg_iovlen].iov_base = buf;
+	iov[mh.msg_iovlen++].iov_len = len;
+	r = recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	skip = seq - c->sock_seq;
+	if ((size_t)r <= skip)	/* nothing new: EOF or not yet */
+		return (c->flags & TF_HOST_RDHUP) ? 0 : -EAGAIN;
+	return r - (ssize_t)skip;
+}
+
+/**
+ * tcp_rto_arm() - Start the retransmission timer if it isn't running
+ * (RFC 6298 5.1)
+ */
+static void tcp_rto_arm(struct usernat *un, struct tcp_conn *c)
+{
+	if (c->rto_at)
+		return;
+	c->rto_at = tcp_now() + c->rto;
+	tcp_timer_want(un, c, c->rto_at);
+}
+
+/**
+ * tcp_send_data() - Cut @n bytes at @buf (the payload area of un->obuf)
+ * into segments and send them from SND.NXT on
+ */
+static void tcp_send_data(struct usernat *un, struct tcp_conn *c,
+			  uint8_t *buf, size_t n)
+{
+	size_t off = 0, len;
+
+	if (!(c->flags & TF_RTT) && seq_ge(c->snd_nxt, c->snd_max)) {
+		/* time new data only, never a retransmission (Karn) */
+		c->flags |= TF_RTT;
+		c->rtt_seq = c->snd_nxt + (uint32_t)tcp_min(c->mss, n);
+		c->rtt_ts = (uint32_t)tcp_now();
+	}
+	for (; off < n; off += len) {
+		len = tcp_min(c->mss, n - off);
+		if (off)
+			memmove(buf, buf + off, len);
+		tcp_emit(un, c, c->snd_nxt,
+			 TCP_ACK | (off + len == n ? TCP_PSH : 0), 0, len, true);
+		c->snd_nxt += (uint32_t)len;
+	}
+	if (seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	c->last_ms = tcp_now();
+	tcp_rto_arm(un, c);
+}
+
+/**
+ * tcp_send_fin() - Send our FIN (the host's EOF) at fin_seq
+ */
+static void tcp_send_fin(struct usernat *un, struct tcp_conn *c)
+{
+	tcp_emit(un, c, c->fin_seq, TCP_FIN | TCP_ACK, 0, 0, true);
+	c->snd_nxt = c->fin_seq + 1;
+	if (seq_gt(c->snd_nxt, c->snd_max)) {
+		c->snd_max = c->snd_nxt;
+		tcp_timer_update(un, c);	/* shorter idle limit now */
+	}
+	tcp_rto_arm(un, c);
+}
+
+/**
+ * tcp_window_blocked() - Nothing may be sent: the guest's window is full
+ *
+ * With a zero window and nothing in flight, the RTO won't run, so probe
+ * the window (RFC 9293 3.8.6.1) and stop polling the socket for input.
+ */
+static void tcp_window_blocked(struct usernat *un, struct tcp_conn *c)
+{
+	if (c->snd_wnd || c->snd_una != c->snd_max)
+		return;
+	if (!(c->flags & TF_NO_EPOLLIN))
+		tcp_epoll_events(un, c, false, false);
+	if (!(c->flags & TF_PERSIST)) {
+		c->flags |= TF_PERSIST;
+		c->rto_at = 0;
+		tcp_rto_arm(un, c);
+	}
+}
+
+/**
+ * tcp_data_to_guest() - Send what the host socket has and the windows allow
+ *
+ * Discards ACKed bytes first, then peeks at most 64 KiB at a time (a
+ * multiple of the MSS) into un->obuf and sends it as segments; our FIN
+ * follows the host's EOF.  Stops when the socket has no more, the guest's
+ * (or congestion) window is full, or after TCP_SEND_ROUNDS reads, when the
+ * rest is deferred so other connections get their turn.
+ *
+ * Return: 0, or negative errno if the host socket failed (the caller
+ * resets the connection)
+ */
+int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
+{
+	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
+	uint32_t cap = TCP_OBUF_DATA / c->mss * c->mss;
+	int rounds, r;
+
+	if (c->state != TCP_ST_ESTABLISHED)
+		return 0;
+	if ((r = tcp_consume(un, c)))
+		return r;
+	for (rounds = 0; rounds < TCP_SEND_ROUNDS; rounds++) {
+		uint32_t flight = c->snd_nxt - c->snd_una;
+		uint32_t wnd = tcp_min(c->snd_wnd, c->cwnd);
+		uint32_t room = wnd > flight ? wnd - flight : 0;
+		ssize_t n;
+
+		if (c->flags & TF_HOST_EOF) {
+			if (c->snd_nxt == c->fin_seq) {
+				tcp_send_fin(un, c);
+				return 0;
+			}
+			if (!seq_lt(c->snd_nxt, c->fin_seq))
+				return 0;	/* FIN already sent */
+			room = tcp_min(room, c->fin_seq - c->snd_nxt);
+		}
+		room = tcp_min(room, cap);
+		if (!room) {
+			tcp_window_blocked(un, c);
+			return 0;
+		}
+		n = tcp_peek_at(un, c, c->snd_nxt, buf, room);
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
+		if (!n) {
+			c->flags |= TF_HOST_EOF;
+			c->fin_seq = c->snd_nxt;
+			continue;
+		}
+		tcp_send_data(un, c, buf, (size_t)n);
+		if ((uint32_t)n < room && !(c->flags & TF_HOST_RDHUP))
+			return 0;	/* drained: wait for the next edge */
+	}
+	tcp_soon(un, c, TF_SEND_DUE);
+	return 0;
+}
+
+/**
+ * tcp_retransmit_head() - Resend the oldest unacknowledged segment
+ * (fast retransmit, RFC 5681 3.2, and NewReno partial ACKs, RFC 6582)
+ * Return: 0, or negative errno from the host socket
+ */
+int tcp_retransmit_head(struct usernat *un, struct tcp_conn *c)
+{
+	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
+	uint32_t len = tcp_min(c->mss, c->snd_max - c->snd_una);
+	ssize_t n;
+	int r;
+
+	if ((r = tcp_consume(un, c)))
+		return r;
+	if (c->flags & TF_HOST_EOF) {
+		if (c->snd_una == c->fin_seq) {
+			tcp_emit(un, c, c->fin_seq, TCP_FIN | TCP_ACK, 0, 0,
+				 true);
+			return 0;
+		}
+		len = tcp_min(len, c->fin_seq - c->snd_una);
+	}
+	if (!len)
+		return 0;
+	n = tcp_peek_at(un, c, c->snd_una, buf, len);
+	if (n == -EAGAIN || !n)
+		return 0;
+	if (n < 0)
+		return (int)n;
+	tcp_emit(un, c, c->snd_una, TCP_ACK | TCP_PSH, 0, (size_t)n, true);
+	c->flags &= ~TF_RTT;
+	return 0;
+}
+
+/**
+ * tcp_rto_reset() - RTO from the current estimates, without the backoff
+ */
+void tcp_rto_reset(struct tcp_conn *c)
+{
+	if (!(c->flags & TF_SRTT)) {
+		c->rto = TCP_RTO_INIT;
+		return;
+	}
+	c->rto = c->srtt + tcp_max(1, 4 * c->rttvar);
+	c->rto = tcp_min(tcp_max(c->rto, TCP_RTO_MIN), TCP_RTO_MAX);
+}
+
+/**
+ * tcp_rto_update() - Take an RTT measurement of @rtt ms (RFC 6298 2.2-2.4)
+ */
+void tcp_rto_update(struct tcp_conn *c, uint32_t rtt)
+{
+	if (!(c->flags & TF_SRTT)) {
+		c->srtt = rtt;
+		c->rttvar = rtt / 2;
+		c->flags |= TF_SRTT;
+	} else {
+		uint32_t delta = c->srtt > rtt ? c->srtt - rtt : rtt - c->srtt;
+
+		c->rttvar = (3 * c->rttvar + delta) / 4;
+		c->srtt = (7 * c->srtt + rtt) / 8;
+	}
+	tcp_rto_reset(c);
+}
+
+/**
+ * tcp_window_reopened() - The host socket has room again (EPOLLOUT after it
+ * refused data): tell the guest with a window update
+ *
+ * If the guest still holds data we refused, follow with three duplicate
+ * ACKs so it retransmits now instead of after its RTO.
+ */
+void tcp_window_reopened(struct usernat *un, struct tcp_conn *c)
+{
+	int i;
+
+	c->flags &= ~TF_RCV_FULL;
+	c->flags |= TF_WND_DIRTY;
+	tcp_send_ack(un, c, true);
+	if (!(c->flags & TF_REFUSED))
+		return;
+	c->flags &= ~TF_REFUSED;
+	for (i = 0; i < 3; i++)
+		tcp_send_ack(un, c, false);
+}
+
+/**
+ * tcp_rto_expired() - Retransmission timeout of an established connection
+ *
+ * RFC 6298 5.4-5.7: back off, resend from SND.UNA (go-back-N: the peek
+ * offset just moves back), collapse the congestion window (RFC 5681 3.1).
+ * Gives up with RSTs both ways after TCP_MAX_RETRIES timeouts or
+ * TCP_GIVE_UP_MS without progress.  Return: true if @c was freed
+ */
+static bool tcp_rto_expired(struct usernat *un, struct tcp_conn *c,
+			    int64_t now)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+
+	c->rto_at = 0;
+	if (!flight)
+		return false;
+	if (!c->retries)
+		c->rtx_start = (uint32_t)now;
+	if (++c->retries > TCP_MAX_RETRIES ||
+	    (uint32_t)now - c->rtx_start > TCP_GIVE_UP_MS) {
+		UN_COUNT(un, tcp_gave_up);
+		tcp_reset(un, c, true);
+		return true;
+	}
+	UN_COUNT(un, tcp_retransmit);
+	c->ssthresh = tcp_max(flight / 2, 2U * c->mss);
+	c->cwnd = c->mss;
+	c->flags &= ~(TF_RECOVERY | TF_RTT);
+	c->recover = c->snd_max;
+	c->dupacks = 0;
+	c->snd_nxt = c->snd_una;
+	c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
+	tcp_rto_arm(un, c);
+	if (tcp_data_to_guest(un, c) < 0) {
+		tcp_reset(un, c, false);
+		return true;
+	}
+	return false;
+}
+
+/**
+ * tcp_probe_window() - Zero-window probe: a segment below the guest's
+ * window, which it must answer with an ACK showing its window
+ * (RFC 9293 3.8.6.1, as Linux's tcp_xmit_probe_skb()).
+ * Return: true if @c was freed (the guest stopped answering)
+ */
+static bool tcp_probe_window(struct usernat *un, struct tcp_conn *c)
+{
+	c->rto_at = 0;
+	if (c->snd_wnd) {
+		c->flags &= ~TF_PERSIST;
+		tcp_soon(un, c, TF_SEND_DUE);
+		return false;
+	}
+	if (++c->retries > TCP_MAX_RETRIES) {
+		UN_COUNT(un, tcp_gave_up);
+		tcp_reset(un, c, true);
+		return true;
+	}
+	UN_COUNT(un, tcp_window_probe);
+	tcp_emit(un, c, c->snd_una - 1, TCP_ACK, 0, 0, true);
+	c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
+	tcp_rto_arm(un, c);
+	return false;
+}
+
+/**
+ * tcp_timeout() - @c's timer fired (it is out of the heap): handle what is
+ * due, then re-arm for the next deadline
+ */
+void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now)
+{
+	if (c->rto_at && c->rto_at <= now) {
+		switch (c->state) {
+		case TCP_ST_CONNECTING:
+			UN_COUNT(un, tcp_connect_timeout);
+			tcp_conn_free(un, c, true);
+			return;
+		case TCP_ST_SYN_RCVD:
+			if (++c->retries > TCP_SYN_RETRIES) {
+				UN_COUNT(un, tcp_gave_up);
+				tcp_conn_free(un, c, true);
+				return;
+			}
+			c->flags &= ~TF_RTT;
+			tcp_send_synack(un, c);
+			c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
+			c->rto_at = now + c->rto;
+			break;
+		default:
+			if ((c->flags & TF_PERSIST) ? tcp_probe_window(un, c)
+						    : tcp_rto_expired(un, c, now))
+				return;
+			break;
+		}
+	}
+	if (tcp_idle_due(un, c, now)) {
+		UN_COUNT(un, tcp_idle_timeout);
+		tcp_reset(un, c, true);
+		return;
+	}
+	tcp_timer_update(un, c);
+}
