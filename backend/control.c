@@ -56,7 +56,8 @@ struct control {
 };
 
 static const char ctl_help[] =
-	"commands: help, version, stats, leases, log-level {level}, "
+	"commands: help, version, stats, leases, flows, forward-add {spec}, "
+	"forward-remove {spec}, forward-list, log-level {level}, "
 	"pcap-start {file, max}, pcap-stop";
 
 static void client_free(struct ctl_client *cl)
@@ -165,6 +166,69 @@ static void cmd_pcap_start(struct control *c, const struct json_obj *req,
 	g_string_append(o, "{\"ok\":true}\n");
 }
 
+static void flow_cb(void *opaque, const struct usernat_flow *f)
+{
+	GString *o = opaque;
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = { .s_addr = f->guest_addr };
+
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	if (o->str[o->len - 1] != '[')
+		g_string_append_c(o, ',');
+	g_string_append_printf(o, "{\"proto\":\"%s\",\"state\":", f->proto);
+	json_str(o, f->state ? f->state : "");
+	g_string_append_printf(o, ",\"inbound\":%s,\"guest\":\"%s:%u\","
+			       "\"host\":", f->inbound ? "true" : "false", ip,
+			       f->guest_port);
+	json_str(o, f->host);
+	g_string_append_printf(o, ",\"bytes_from_guest\":%" G_GUINT64_FORMAT
+			       ",\"bytes_to_guest\":%" G_GUINT64_FORMAT
+			       ",\"age_s\":%" G_GUINT64_FORMAT "}",
+			       f->bytes_from_guest, f->bytes_to_guest,
+			       f->age_ms / 1000);
+}
+
+static void fwd_cb(void *opaque, const char *spec, uint64_t accepted)
+{
+	GString *o = opaque;
+
+	if (o->str[o->len - 1] != '[')
+		g_string_append_c(o, ',');
+	g_string_append(o, "{\"spec\":");
+	json_str(o, spec);
+	g_string_append_printf(o, ",\"connections\":%" G_GUINT64_FORMAT "}",
+			       accepted);
+}
+
+static void cmd_forward(struct control *c, const struct json_obj *req,
+			const char *cmd, GString *o)
+{
+	const char *spec = json_get(req, "spec");
+	char *err = NULL;
+	int ret;
+
+	if (!strcmp(cmd, "forward-list")) {
+		g_string_append(o, "{\"ok\":true,\"forwards\":[");
+		usernat_forward_foreach(c->ctx.un, fwd_cb, o);
+		g_string_append(o, "]}\n");
+		return;
+	}
+	if (!spec) {
+		reply_error(o, "needs \"spec\"");
+		return;
+	}
+	if (!strcmp(cmd, "forward-add"))
+		ret = usernat_forward_add(c->ctx.un, spec, &err);
+	else
+		ret = usernat_forward_remove(c->ctx.un, spec, &err);
+	if (ret) {
+		reply_error(o, err ? err : "failed");
+		free(err);
+		return;
+	}
+	g_string_append(o, "{\"ok\":true}\n");
+}
+
 /** ctl_request() - Handle one request line, append the reply to @o */
 static void ctl_request(struct control *c, const char *line, size_t len,
 			GString *o)
@@ -192,6 +256,10 @@ static void ctl_request(struct control *c, const char *line, size_t len,
 		cmd_stats(c, o);
 	} else if (!strcmp(cmd, "leases")) {
 		cmd_leases(c, o);
+	} else if (!strcmp(cmd, "flows")) {
+		g_string_append(o, "{\"ok\":true,\"flows\":[");
+		usernat_flows_foreach(c->ctx.un, flow_cb, o);
+		g_string_append(o, "]}\n");
 	} else if (!strcmp(cmd, "log-level")) {
 		if ((level = parse_level(json_get(req, "level"))) < 0) {
 			reply_error(o, "log-level needs \"level\": error, "
@@ -204,6 +272,10 @@ static void ctl_request(struct control *c, const char *line, size_t len,
 		g_string_append(o, "{\"ok\":true}\n");
 	} else if (!strcmp(cmd, "pcap-start")) {
 		cmd_pcap_start(c, req, o);
+	} else if (!strncmp(cmd, "forward-", 8) &&
+		   (!strcmp(cmd + 8, "add") || !strcmp(cmd + 8, "remove") ||
+		    !strcmp(cmd + 8, "list"))) {
+		cmd_forward(c, req, cmd, o);
 	} else if (!strcmp(cmd, "pcap-stop")) {
 		usernat_pcap_stop(c->ctx.un);
 		g_string_append(o, "{\"ok\":true}\n");

@@ -81,7 +81,7 @@ static gboolean opt_cfg(const gchar *name, const gchar *value, gpointer data,
 	return TRUE;
 }
 
-static gchar *opt_vde, *opt_socket, *opt_control;
+static gchar *opt_vde, *opt_socket, *opt_control, *opt_vhost_user;
 static gboolean opt_version, opt_no_control;
 
 static const GOptionEntry transport_entries[] = {
@@ -90,6 +90,9 @@ static const GOptionEntry transport_entries[] = {
 	  "ptp://PATH, tap://IFNAME, vxvde://...)", "URL" },
 	{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &opt_socket,
 	  "Listen for QEMU -netdev stream on unix socket PATH", "PATH" },
+	{ "vhost-user", 0, 0, G_OPTION_ARG_FILENAME, &opt_vhost_user,
+	  "Be a vhost-user net device for one QEMU -netdev vhost-user at "
+	  "unix socket PATH", "PATH" },
 	{ "control", 'c', 0, G_OPTION_ARG_FILENAME, &opt_control,
 	  "Control socket (default $XDG_RUNTIME_DIR/usernat.ctl, or "
 	  "/tmp/usernat-UID.ctl); see usernatctl(1)", "PATH" },
@@ -146,6 +149,9 @@ static const GOptionEntry dhcp_entries[] = {
 };
 
 static const GOptionEntry nat_entries[] = {
+	CFG_OPT("forward", 'f', "Forward a host port to a guest, repeatable: "
+		"tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (QEMU "
+		"hostfwd syntax; ports may be ranges FIRST-LAST)", "SPEC"),
 	CFG_OPT("dns-upstream", 0, "DNS server to forward to, repeatable "
 		"(default: nameservers in --resolv-conf)",
 		"ADDR[:PORT]|[ADDR6]:PORT"),
@@ -323,8 +329,9 @@ static int parse_options(struct daemon *d, int *argc, char ***argv)
 		fprintf(stderr, "usernat: unexpected argument '%s'\n"
 			"Try 'usernat --help'.\n", (*argv)[1]);
 		ret = -1;
-	} else if (opt_vde && opt_socket) {
-		fprintf(stderr, "usernat: give one of --vde and --socket\n");
+	} else if (!!opt_vde + !!opt_socket + !!opt_vhost_user > 1) {
+		fprintf(stderr, "usernat: give one of --vde, --socket and "
+			"--vhost-user\n");
 		ret = -1;
 	}
 	g_option_context_free(ctx);
@@ -367,6 +374,9 @@ int main(int argc, char **argv)
 	if (opt_socket) {
 		d.tr = stream_transport_open(&d.loop, opt_socket, max_frame,
 					     &err);
+	} else if (opt_vhost_user) {
+		d.tr = vhost_user_transport_open(&d.loop, opt_vhost_user,
+						 max_frame, &err);
 	} else {
 		url = opt_vde ? g_strdup(opt_vde) : default_switch();
 		d.tr = vde_transport_open(&d.loop, url, max_frame, &err);
@@ -403,6 +413,7 @@ out:
 	g_free(url);
 	g_free(opt_vde);
 	g_free(opt_socket);
+	g_free(opt_vhost_user);
 	g_free(opt_control);
 	return ret;
 }

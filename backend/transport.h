@@ -28,5 +28,7 @@ struct transport *vde_transport_open(struct loop *l, const char *url,
 				     size_t max_frame, char **err);
 struct transport *stream_transport_open(struct loop *l, const char *path,
 					size_t max_frame, char **err);
+struct transport *vhost_user_transport_open(struct loop *l, const char *path,
+					    size_t max_frame, char **err);
 
 #endif

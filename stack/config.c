@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd.h"
 #include "stack.h"
 
 static const char config_help[] =
@@ -42,6 +43,8 @@ static const char config_help[] =
 	"max-flows=N            flows (TCP, UDP, ICMP) in all (default 32768)\n"
 	"max-flows-per-guest=N  flows of one guest (default 16384)\n"
 	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
+	"forward=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT  port forward, QEMU hostfwd\n"
+	"                       syntax, ports may be ranges (repeatable)\n"
 	"pcap=FILE              record every frame, both ways, in pcap format\n"
 	"pcap-max=SIZE          stop capturing at SIZE bytes (K, M, G suffixes;\n"
 	"                       default 1G; 0: no cap)\n"
@@ -53,7 +56,7 @@ static const char *const config_keys[] = {
 	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
-	"max-half-open", "pcap", "pcap-max", "log-level", NULL
+	"max-half-open", "forward", "pcap", "pcap-max", "log-level", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
@@ -71,7 +74,7 @@ const char *const *usernat_config_keys(void)
 
 /* Options that may be given more than once, each time adding a value */
 static const char *const config_repeats[] = { "dhcp-host", "dns-upstream",
-					      NULL };
+					      "forward", NULL };
 
 int usernat_config_key_repeats(const char *key)
 {
@@ -146,6 +149,7 @@ struct usernat_config *usernat_config_new(void)
 	cfg->dhcp_hosts = g_array_new(FALSE, TRUE, sizeof(struct un_dhcp_host));
 	cfg->dns_upstreams = g_array_new(FALSE, TRUE,
 					 sizeof(struct sockaddr_storage));
+	cfg->forwards = g_ptr_array_new_with_free_func(g_free);
 	strcpy(cfg->resolv_conf, "/etc/resolv.conf");
 	cfg->lim.max_flows = 32768;
 	cfg->lim.max_flows_guest = 16384;
@@ -162,6 +166,9 @@ void un_config_clear(struct usernat_config *cfg)
 		g_array_free(cfg->dhcp_hosts, TRUE);
 	if (cfg->dns_upstreams)
 		g_array_free(cfg->dns_upstreams, TRUE);
+	if (cfg->forwards)
+		g_ptr_array_free(cfg->forwards, TRUE);
+	cfg->forwards = NULL;
 	cfg->dhcp_hosts = NULL;
 	cfg->dns_upstreams = NULL;
 }
@@ -185,6 +192,10 @@ int un_config_copy(struct usernat_config *dst, const struct usernat_config *src)
 					 sizeof(struct sockaddr_storage));
 	g_array_append_vals(dst->dns_upstreams, src->dns_upstreams->data,
 			    src->dns_upstreams->len);
+	dst->forwards = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < src->forwards->len; i++)
+		g_ptr_array_add(dst->forwards,
+				g_strdup(g_ptr_array_index(src->forwards, i)));
 	return 0;
 }
 
@@ -440,6 +451,19 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			cfg->dhcp = false;
 		else
 			cfg->map_host_loopback = false;
+		return 0;
+	}
+	if (!strcmp(key, "forward")) {
+		struct fwd_spec f;
+		char *e = NULL;
+
+		if (fwd_parse(v, &f, &e)) {
+			int r = set_err(err, -EINVAL, "%s", e);
+
+			g_free(e);
+			return r;
+		}
+		g_ptr_array_add(cfg->forwards, g_strdup(v));
 		return 0;
 	}
 	if (!strcmp(key, "pcap"))

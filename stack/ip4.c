@@ -92,6 +92,14 @@ void ip4_from_guest(struct usernat *un, const uint8_t *src_mac,
 		UN_COUNT(un, drop_ip_dst);
 		return;
 	}
+	/* RFC 1812 5.3.7: loopback and "this network" destinations are
+	 * martians; the host's loopback is reached through the gateway (and
+	 * 0.0.0.0/8 would reach the host itself, even with
+	 * no-map-host-loopback) */
+	if ((ntohl(ip.daddr) >> 24) == 127 || (ntohl(ip.daddr) >> 24) == 0) {
+		UN_COUNT(un, drop_ip_dst);
+		return;
+	}
 	/* We route what leaves the network: RFC 1812 5.3.1 */
 	if (!un_in_net(un, ip.daddr) && !ip4_is_bcast(un, ip.daddr) &&
 	    !ip4_is_mcast(ip.daddr) && ip.ttl <= 1) {

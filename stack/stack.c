@@ -244,6 +244,7 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 			    usernat_output_fn out, void *opaque, char **err)
 {
 	struct usernat *un;
+	guint i;
 	int ret;
 
 	if (err)
@@ -285,6 +286,10 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 					       strerror(-ret));
 		goto fail;
 	}
+	for (i = 0; i < un->cfg.forwards->len; i++)
+		if (usernat_forward_add(un, g_ptr_array_index(un->cfg.forwards,
+							      i), err))
+			goto fail;
 	return un;
 fail:
 	usernat_free(un);
@@ -296,6 +301,7 @@ void usernat_free(struct usernat *un)
 	if (!un)
 		return;
 	usernat_pcap_stop(un);
+	fwd_cleanup(un);
 	dns_cleanup(un);
 	icmp_cleanup(un);
 	udp_cleanup(un);
@@ -387,6 +393,9 @@ void usernat_service(struct usernat *un)
 		case UN_EP_DNS:
 			dns_ready(un, ref, ev[i].events);
 			break;
+		case UN_EP_FWD:
+			fwd_ready(un, ref, ev[i].events);
+			break;
 		default:
 			break;
 		}
@@ -431,6 +440,14 @@ size_t usernat_leases(const struct usernat *un, struct usernat_lease *out,
 		lease_export(&out[i], &all[i], now);
 	g_free(all);
 	return total;
+}
+
+void usernat_flows_foreach(const struct usernat *un, un_flow_fn fn,
+			   void *opaque)
+{
+	tcp_flows_foreach(un, fn, opaque);
+	udp_flows_foreach(un, fn, opaque);
+	icmp_flows_foreach(un, fn, opaque);
 }
 
 void usernat_set_log_level(struct usernat *un, int level)

@@ -101,6 +101,7 @@ enum un_ep_type {
 	UN_EP_ICMP,		/* idx: ICMP echo flow */
 	UN_EP_DNS,		/* idx: DNS upstream socket */
 	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
+	UN_EP_FWD,		/* idx: forward socket slot (fwd.c) */
 	UN_EP_TYPES
 };
 
@@ -148,6 +149,7 @@ struct usernat_config {
 	GArray *dhcp_hosts;	/* struct un_dhcp_host */
 	char pcap[256];		/* capture file, empty: none */
 	uint64_t pcap_max;	/* capture size cap in bytes, 0: none */
+	GPtrArray *forwards;	/* char *, "tcp::2222-:22" */
 	GArray *dns_upstreams;	/* struct sockaddr_storage; empty: resolv.conf */
 	char resolv_conf[256];	/* where to read upstreams from */
 	struct un_limits lim;
@@ -167,6 +169,7 @@ struct un_udp;
 struct un_icmp;
 struct un_dns;
 struct un_pcap;
+struct un_fwd;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -183,6 +186,7 @@ struct usernat {
 	struct un_icmp *icmp;		/* icmp.c (echo NAT) */
 	struct un_dns *dns;		/* dns.c */
 	struct un_pcap *pcap;		/* pcap.c, NULL unless capturing */
+	struct un_fwd *fwd;		/* fwd.c, NULL until a forward exists */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
@@ -225,6 +229,17 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
 void un_flow_release(struct usernat *un, uint32_t guest_ip);
 int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
 void un_half_open_release(struct usernat *un, uint32_t guest_ip);
+
+/* Flow listing for the control socket: each module reports its flows */
+typedef void (*un_flow_fn)(void *opaque, const struct usernat_flow *flow);
+void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
+void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
+void icmp_flows_foreach(const struct usernat *un, un_flow_fn fn,
+			void *opaque);
+
+/* Port forwards (fwd.c) */
+void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void fwd_cleanup(struct usernat *un);
 
 /* Packet capture (pcap.c) */
 void pcap_frame(struct usernat *un, const void *frame, size_t len);

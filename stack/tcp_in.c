@@ -387,8 +387,9 @@ static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 		tcp_soon(un, c, TF_SEND_DUE);
 		return 0;
 	}
-	/* RFC 6582 3.2 step 2: not again for losses of the same window */
-	if (c->dupacks != 3 || !seq_gt(c->snd_una, c->recover))
+	/* RFC 6582 3.2 step 2: not again for losses of the same window (the
+	 * ACK must cover all that was sent when recovery last started) */
+	if (c->dupacks != 3 || !seq_ge(c->snd_una, c->recover))
 		return 0;
 	UN_COUNT(un, tcp_fast_retransmit);
 	c->ssthresh = tcp_max(flight / 2, 2U * c->mss);

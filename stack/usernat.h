@@ -125,6 +125,40 @@ struct usernat_lease {
 size_t usernat_leases(const struct usernat *un, struct usernat_lease *out,
 		      size_t max);
 
+/**
+ * usernat_forward_add() - Forward host connections to a guest port
+ * @spec:	tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, as QEMU's
+ *		hostfwd=; ports may be ranges FIRST-LAST
+ * Return: 0, or negative errno with *@err set (free with free())
+ */
+int usernat_forward_add(struct usernat *un, const char *spec, char **err);
+/** usernat_forward_remove() - Remove the forward added as @spec */
+int usernat_forward_remove(struct usernat *un, const char *spec, char **err);
+/** usernat_forward_foreach() - Each forward: its spec, connections so far */
+void usernat_forward_foreach(const struct usernat *un,
+			     void (*fn)(void *opaque, const char *spec,
+					uint64_t accepted),
+			     void *opaque);
+
+/* One NAT flow, as usernat_flows_foreach() reports it */
+struct usernat_flow {
+	const char *proto;		/* "tcp", "udp", "icmp" */
+	const char *state;		/* e.g. "established"; may be "" */
+	int inbound;			/* 1: from a port forward */
+	uint32_t guest_addr;		/* network order */
+	uint16_t guest_port;		/* host order; ICMP: echo id */
+	char host[64];			/* the host side, "ADDR:PORT" */
+	uint64_t bytes_from_guest;
+	uint64_t bytes_to_guest;
+	uint64_t age_ms;
+};
+
+/** usernat_flows_foreach() - Call @fn for each active flow (control plane) */
+void usernat_flows_foreach(const struct usernat *un,
+			   void (*fn)(void *opaque,
+				      const struct usernat_flow *flow),
+			   void *opaque);
+
 /** usernat_set_log_level() - Change the instance's log level at run time */
 void usernat_set_log_level(struct usernat *un, int level);
 

@@ -207,6 +207,77 @@ static void two_guests(const char *range)
 	g_ptr_array_unref(cap.frames);
 }
 
+/* The host gets an ICMP error about a flow's echo request: the guest gets
+ * it too, quoting its own request.  The error is forged here, from the
+ * request seen on our namespace's loopback. */
+static void errors(const char *range)
+{
+	struct capture cap;
+	struct usernat *un = icmp_instance(&cap, range);
+	uint16_t id = htons(0x5151), seq = htons(3);
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = ip(TEST_ADDR) };
+	struct timeval tv = { .tv_sec = 2 };
+	uint8_t req[1500], err[8 + 28] = { 3, 1 };
+	const uint8_t *e = NULL;
+	uint16_t c;
+	uint32_t a;
+	ssize_t n;
+	guint i;
+	int raw;
+
+	if (!un) {
+		g_test_skip("needs root and network namespaces");
+		return;
+	}
+	raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	g_assert_cmpint(raw, >=, 0);
+	setsockopt(raw, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	guest_ping(un, guest_mac, "10.0.2.15", TEST_ADDR, id, seq, 0x77, 16);
+	do {		/* usernat's request, as it went out */
+		n = recv(raw, req, sizeof(req), 0);
+		g_assert_cmpint(n, >=, 28);
+	} while (req[20] != 8);
+	memcpy(err + 8, req, 28);	/* RFC 792: IP header + 8 bytes */
+	c = csum(err, sizeof(err), 0);
+	memcpy(err + 2, &c, 2);
+	g_assert_cmpint(sendto(raw, err, sizeof(err), 0,
+			       (struct sockaddr *)&to, sizeof(to)), ==,
+			sizeof(err));
+	pump(un, &cap, 2, 2000);
+	g_assert_cmpuint(cap.frames->len, ==, 2);	/* reply and error */
+	for (i = 0; i < cap.frames->len; i++)
+		if (capture_nth(&cap, i)->data[34] == 3)
+			e = capture_nth(&cap, i)->data + 34;
+	g_assert_nonnull(e);
+	g_assert_cmpint(e[1], ==, 1);
+	g_assert_cmphex(csum(e, 8 + 28, 0), ==, 0);
+	memcpy(&a, e - 34 + 26, 4);
+	g_assert_cmphex(a, ==, ip(TEST_ADDR));		/* who reported it */
+	memcpy(&a, e + 8 + 12, 4);
+	g_assert_cmphex(a, ==, ip("10.0.2.15"));	/* the guest's request */
+	memcpy(&a, e + 8 + 16, 4);
+	g_assert_cmphex(a, ==, ip(TEST_ADDR));
+	g_assert_cmpint(e[8 + 9], ==, 1);
+	g_assert_cmpint(e[28], ==, 8);
+	g_assert_cmphex(*(const uint16_t *)(e + 32), ==, id);
+	g_assert_cmphex(*(const uint16_t *)(e + 34), ==, seq);
+	g_assert_cmpuint(usernat_stat(un, "icmp_errors_relayed"), ==, 1);
+	close(raw);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
+static void test_ping_errors(void)
+{
+	errors("0 2147483647");
+}
+
+static void test_raw_errors(void)
+{
+	errors("1 0");
+}
+
 static void test_ping_echo(void)
 {
 	echo("0 2147483647");
@@ -272,7 +343,9 @@ static void test_martians(void)
 			   htons(1), 0, 8);
 	pump(un, &cap, 1, 200);
 	g_assert_cmpuint(cap.frames->len, ==, 0);
-	g_assert_cmpuint(usernat_stat(un, "drop_icmp_dst"), ==,
+	/* loopback and 0/8 are already dropped by ip4.c */
+	g_assert_cmpuint(usernat_stat(un, "drop_icmp_dst") +
+			 usernat_stat(un, "drop_ip_dst"), ==,
 			 G_N_ELEMENTS(bad));
 	guest_ping(un, guest_mac, "10.0.2.15", "10.0.2.2", htons(5), htons(1),
 		   0, 8);
@@ -345,7 +418,9 @@ int main(int argc, char **argv)
 	have_netns = setup_netns();
 	g_test_add_func("/icmp/ping-socket/echo", test_ping_echo);
 	g_test_add_func("/icmp/ping-socket/two-guests", test_ping_two_guests);
+	g_test_add_func("/icmp/ping-socket/errors", test_ping_errors);
 	g_test_add_func("/icmp/raw/echo", test_raw_echo);
+	g_test_add_func("/icmp/raw/errors", test_raw_errors);
 	g_test_add_func("/icmp/raw/two-guests", test_raw_two_guests);
 	g_test_add_func("/icmp/unreachable", test_unreachable);
 	g_test_add_func("/icmp/martians", test_martians);

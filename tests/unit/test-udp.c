@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <glib.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -355,6 +357,82 @@ static void test_limit(void)
 	g_ptr_array_unref(cap.frames);
 }
 
+/* The highest open descriptor below @lim (not counting the one listing
+ * them; tools like valgrind keep their own above the limit) */
+static int max_fd(rlim_t lim)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int m = 0, fd;
+
+	g_assert_nonnull(d);
+	while ((e = readdir(d))) {
+		fd = atoi(e->d_name);
+		if (fd != dirfd(d) && (rlim_t)fd < lim)
+			m = MAX(m, fd);
+	}
+	closedir(d);
+	return m;
+}
+
+/* Out of descriptors: the new flow is refused with admin-prohibited and
+ * counted, the existing one goes on */
+static void test_emfile(void)
+{
+	const char *const opts[] = { "log-level", "error", NULL };
+	struct capture cap;
+	struct usernat *un = test_instance(&cap, opts);
+	uint16_t port;
+	int srv = udp_server(&port);
+	struct sockaddr_in from;
+	GArray *fill = g_array_new(FALSE, FALSE, sizeof(int));
+	struct rlimit old, rl;
+	char buf[64];
+	GByteArray *f;
+	size_t len;
+	guint i;
+	int fd;
+
+	guest_send(un, guest_mac, "10.0.2.15", htons(1), "10.0.2.2", port,
+		   "a", 1);
+	echo_once(srv, buf, sizeof(buf), &from);
+	pump(un, &cap, 1, 2000);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	capture_clear(&cap);
+
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	rl = old;
+	rl.rlim_cur = (rlim_t)max_fd(old.rlim_cur) + 1;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	while ((fd = dup(0)) >= 0)	/* fill the holes below the limit */
+		g_array_append_val(fill, fd);
+	g_assert_cmpint(errno, ==, EMFILE);
+	guest_send(un, guest_mac, "10.0.2.15", htons(2), "10.0.2.2", port,
+		   "b", 1);
+	guest_send(un, guest_mac, "10.0.2.15", htons(1), "10.0.2.2", port,
+		   "c", 1);
+	echo_once(srv, buf, sizeof(buf), &from);
+	pump(un, &cap, 2, 2000);
+	for (i = 0; i < fill->len; i++)
+		close(g_array_index(fill, int, i));
+	g_array_unref(fill);
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+
+	g_assert_cmpuint(cap.frames->len, ==, 2);
+	f = capture_nth(&cap, 0);
+	g_assert_cmpint(f->data[23], ==, 1);
+	g_assert_cmpint(f->data[34], ==, 3);
+	g_assert_cmpint(f->data[35], ==, 13);
+	check_udp(capture_nth(&cap, 1), guest_mac, "10.0.2.2", port,
+		  "10.0.2.15", htons(1), &len);
+	g_assert_cmpuint(usernat_stat(un, "drop_udp_socket"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "udp_flows"), ==, 1);
+	g_assert_cmpuint(un->flows, ==, 1);	/* the refusal was released */
+	close(srv);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
 /* Loopback and 0/8 destinations never leave; without the loopback mapping
  * the gateway has no UDP services; broadcasts stay on the link */
 static void test_martians(void)
@@ -372,7 +450,9 @@ static void test_martians(void)
 		   "a", 1);
 	guest_send(un, guest_mac, "10.0.2.15", htons(7), "0.1.2.3", port,
 		   "a", 1);
-	g_assert_cmpuint(usernat_stat(un, "drop_udp_dst"), ==, 3);
+	/* ip4.c drops these martians before UDP sees them */
+	g_assert_cmpuint(usernat_stat(un, "drop_udp_dst") +
+			 usernat_stat(un, "drop_ip_dst"), ==, 3);
 	guest_send(un, guest_mac, "10.0.2.15", htons(7), "10.0.2.255", port,
 		   "a", 1);
 	guest_send(un, guest_mac, "10.0.2.15", htons(7), "224.0.0.251", port,
@@ -405,6 +485,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/udp/two-guests", test_two_guests);
 	g_test_add_func("/udp/too-big", test_too_big);
 	g_test_add_func("/udp/limit", test_limit);
+	g_test_add_func("/udp/emfile", test_emfile);
 	g_test_add_func("/udp/martians", test_martians);
 	return g_test_run();
 }

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* fwd.c - inbound port forwards (QEMU hostfwd syntax)
+ *
+ * DOC: Theory of operation
+ *
+ * A forward is tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT, the
+ * syntax of QEMU's hostfwd= (so it can be pasted), extended with port
+ * ranges: HOSTPORT and GUESTPORT may be FIRST-LAST (the guest range as long
+ * as the host one, or a single first port).  HOSTADDR may be IPv4 or
+ * [IPv6]; empty means any (0.0.0.0).  GUESTADDR empty means "the guest":
+ * resolved when a connection arrives, to the single guest holding a DHCP
+ * lease (the first DHCP address if none does yet, as QEMU does); with
+ * several leases the address is required and such connections are refused
+ * with a log line.
+ *
+ * Each host port is one listening (TCP) or bound (UDP) socket in the
+ * instance's epoll set, tagged UN_EP_FWD with its slot index.  Accepted
+ * connections go to tcp_inbound(), datagrams to udp_inbound(): the NAT
+ * modules carry them exactly as outbound flows.  Removing a forward closes
+ * its sockets: new connections are refused, established ones go on (they
+ * belong to TCP by then).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "fwd.h"
+#include "stack.h"
+
+#define FWD_MAX_SOCKETS	4096	/* host ports over all forwards */
+#define FWD_RX_BATCH	32
+
+struct fwd_sock {
+	int fd;			/* -1: free slot */
+	int fwd;		/* index in un_fwd.fwds */
+	uint16_t guest_port;	/* network order */
+};
+
+struct fwd_entry {
+	bool used;
+	char spec[128];		/* as given, for listing and removal */
+	struct fwd_spec f;
+	uint64_t accepted;
+};
+
+struct un_fwd {
+	GArray *fwds;		/* struct fwd_entry */
+	GArray *socks;		/* struct fwd_sock */
+	uint8_t buf[65536];
+};
+
+static int fwd_err(char **err, int ret, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static int fwd_err(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		*err = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static int parse_port_range(const char *s, size_t n, uint16_t *a, uint16_t *b)
+{
+	char tmp[16], *dash, *end;
+	unsigned long x, y;
+
+	if (!n || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	if ((dash = strchr(tmp, '-')))
+		*dash = 0;
+	x = strtoul(tmp, &end, 10);
+	if (*end || end == tmp || !x || x > 65535)
+		return -1;
+	y = x;
+	if (dash) {
+		y = strtoul(dash + 1, &end, 10);
+		if (*end || end == dash + 1 || y < x || y > 65535)
+			return -1;
+	}
+	*a = (uint16_t)x;
+	*b = (uint16_t)y;
+	return 0;
+}
+
+/**
+ * fwd_parse() - Parse a forward specification (see the theory above)
+ * Return: 0, or -EINVAL with *@err set (g_free it)
+ */
+int fwd_parse(const char *s, struct fwd_spec *f, char **err)
+{
+	const char *host, *sep, *gcolon, *hcolon, *p;
+	char addr[INET6_ADDRSTRLEN + 2];
+	uint16_t gp, gpe;
+	size_t n;
+
+	memset(f, 0, sizeof(*f));
+	if (!s)
+		goto bad;
+	if (!strncmp(s, "tcp:", 4))
+		host = s + 4;
+	else if (!strncmp(s, "udp:", 4)) {
+		host = s + 4;
+		f->udp = true;
+	} else
+		goto bad;
+
+	/* The guest part is the last ":PORT" and what precedes it up to
+	 * the '-' that separates it from the host part. */
+	if (!(gcolon = strrchr(host, ':')))
+		goto bad;
+	for (sep = NULL, p = host; p < gcolon; p++)
+		if (*p == '-')
+			sep = p;
+	if (!sep)
+		goto bad;
+	/* host part: [ADDR]:PORT[-PORT]; the address may be [IPv6] */
+	if (!(hcolon = memrchr(host, ':', (size_t)(sep - host))))
+		goto bad;
+	/* a '-' inside the host port range belongs to it: the separator is
+	 * the first '-' after the host port's colon that is followed by a
+	 * guest part, i.e. the last one before gcolon is right unless the
+	 * host range has a dash: then sep is still the last dash before the
+	 * guest address, which is what we found. */
+	if (parse_port_range(hcolon + 1, (size_t)(sep - hcolon - 1),
+			     &f->host_port, &f->host_port_end))
+		return fwd_err(err, -EINVAL, "forward '%s': bad host port", s);
+	n = (size_t)(hcolon - host);
+	if (n >= sizeof(addr))
+		goto bad;
+	memcpy(addr, host, n);
+	addr[n] = 0;
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&f->host;
+
+		addr[n - 1] = 0;
+		if (inet_pton(AF_INET6, addr + 1, &a6->sin6_addr) != 1)
+			return fwd_err(err, -EINVAL, "forward '%s': bad host "
+				       "address", s);
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(f->host_port);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&f->host;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(f->host_port);
+		if (n && inet_pton(AF_INET, addr, &a4->sin_addr) != 1)
+			return fwd_err(err, -EINVAL, "forward '%s': bad host "
+				       "address", s);
+	}
+	/* guest part: [ADDR]:PORT[-PORT] */
+	n = (size_t)(gcolon - sep - 1);
+	if (n >= sizeof(addr))
+		goto bad;
+	memcpy(addr, sep + 1, n);
+	addr[n] = 0;
+	if (n && inet_pton(AF_INET, addr, &f->guest_ip) != 1)
+		return fwd_err(err, -EINVAL, "forward '%s': bad guest address "
+			       "(IPv4)", s);
+	if (parse_port_range(gcolon + 1, strlen(gcolon + 1), &gp, &gpe))
+		return fwd_err(err, -EINVAL, "forward '%s': bad guest port", s);
+	if (gpe != gp && gpe - gp != f->host_port_end - f->host_port)
+		return fwd_err(err, -EINVAL, "forward '%s': guest port range "
+			       "must be as long as the host one", s);
+	f->guest_port = gp;
+	return 0;
+bad:
+	return fwd_err(err, -EINVAL, "forward '%s': expected tcp|udp:[HOSTADDR]"
+		       ":HOSTPORT-[GUESTADDR]:GUESTPORT", s ? s : "");
+}
+
+static struct un_fwd *fwd_state(struct usernat *un)
+{
+	if (!un->fwd) {
+		un->fwd = g_new0(struct un_fwd, 1);
+		un->fwd->fwds = g_array_new(FALSE, TRUE,
+					    sizeof(struct fwd_entry));
+		un->fwd->socks = g_array_new(FALSE, TRUE,
+					     sizeof(struct fwd_sock));
+	}
+	return un->fwd;
+}
+
+static void fwd_close_socks(struct usernat *un, int idx)
+{
+	struct un_fwd *st = un->fwd;
+	guint i;
+
+	for (i = 0; i < st->socks->len; i++) {
+		struct fwd_sock *s = &g_array_index(st->socks, struct fwd_sock,
+						    i);
+
+		if (s->fd >= 0 && s->fwd == idx) {
+			un_epoll_del(un, s->fd);
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+}
+
+/** fwd_sock_slot() - A free socket slot (grows the table) */
+static int fwd_sock_slot(struct un_fwd *st)
+{
+	struct fwd_sock none = { .fd = -1 };
+	guint i;
+
+	for (i = 0; i < st->socks->len; i++)
+		if (g_array_index(st->socks, struct fwd_sock, i).fd < 0)
+			return (int)i;
+	if (st->socks->len >= FWD_MAX_SOCKETS)
+		return -1;
+	g_array_append_val(st->socks, none);
+	return (int)st->socks->len - 1;
+}
+
+/** fwd_open_port() - Bind (and listen on) one host port of forward @idx */
+static int fwd_open_port(struct usernat *un, int idx, const struct fwd_spec *f,
+			 uint16_t port, uint16_t guest_port, char **err)
+{
+	struct un_fwd *st = un->fwd;
+	struct sockaddr_storage a = f->host;
+	int fd, one = 1, slot;
+	struct fwd_sock *s;
+	socklen_t alen;
+
+	if (a.ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+		alen = sizeof(struct sockaddr_in6);
+	} else {
+		((struct sockaddr_in *)&a)->sin_port = htons(port);
+		alen = sizeof(struct sockaddr_in);
+	}
+	if ((slot = fwd_sock_slot(st)) < 0)
+		return fwd_err(err, -ENOSPC, "too many forwarded ports");
+	fd = socket(a.ss_family, (f->udp ? SOCK_DGRAM : SOCK_STREAM) |
+			SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fwd_err(err, -errno, "forward: socket: %s",
+			       strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, alen) ||
+	    (!f->udp && listen(fd, 128))) {
+		int e = errno;
+
+		close(fd);
+		return fwd_err(err, -e, "forward: cannot bind %s port %u: %s",
+			       f->udp ? "UDP" : "TCP", port, strerror(e));
+	}
+	s = &g_array_index(st->socks, struct fwd_sock, slot);
+	s->fd = fd;
+	s->fwd = idx;
+	s->guest_port = htons(guest_port);
+	un_epoll_add(un, fd, EPOLLIN, UN_EP_FWD, (uint32_t)slot);
+	return 0;
+}
+
+/**
+ * usernat_forward_add() - Add a forward (see fwd.c's theory for the syntax)
+ * Return: 0, or negative errno with *@err set (free with free()... g_free)
+ */
+int usernat_forward_add(struct usernat *un, const char *spec, char **err)
+{
+	struct fwd_entry e = { .used = true };
+	struct un_fwd *st = fwd_state(un);
+	unsigned int port;
+	int idx, ret;
+	guint i;
+
+	if (err)
+		*err = NULL;
+	if ((ret = fwd_parse(spec, &e.f, err)))
+		return ret;
+	if (strlen(spec) >= sizeof(e.spec))
+		return fwd_err(err, -EINVAL, "forward: specification too long");
+	if (e.f.guest_ip && (!un_in_net(un, e.f.guest_ip) ||
+			     un_is_ours(un, e.f.guest_ip)))
+		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
+			       "not a guest address of the network", spec);
+	if (!e.f.guest_ip && usernat_leases(un, NULL, 0) > 1)
+		return fwd_err(err, -EINVAL, "forward '%s': several guests "
+			       "hold leases: give the guest address", spec);
+	strcpy(e.spec, spec);
+	for (i = 0; i < st->fwds->len; i++)
+		if (!g_array_index(st->fwds, struct fwd_entry, i).used)
+			break;
+	if (i == st->fwds->len)
+		g_array_append_val(st->fwds, e);
+	else
+		g_array_index(st->fwds, struct fwd_entry, i) = e;
+	idx = (int)i;
+	for (port = e.f.host_port; port <= e.f.host_port_end; port++) {
+		ret = fwd_open_port(un, idx, &e.f, (uint16_t)port,
+				    (uint16_t)(e.f.guest_port +
+					       (port - e.f.host_port)), err);
+		if (ret) {
+			fwd_close_socks(un, idx);
+			g_array_index(st->fwds, struct fwd_entry, idx).used =
+				false;
+			return ret;
+		}
+	}
+	un_info(un, "forward %s added", spec);
+	return 0;
+}
+
+/**
+ * usernat_forward_remove() - Remove the forward given as @spec
+ * Return: 0, or -ENOENT with *@err set
+ */
+int usernat_forward_remove(struct usernat *un, const char *spec, char **err)
+{
+	struct un_fwd *st = un->fwd;
+	guint i;
+
+	if (err)
+		*err = NULL;
+	for (i = 0; st && i < st->fwds->len; i++) {
+		struct fwd_entry *e = &g_array_index(st->fwds, struct fwd_entry,
+						     i);
+
+		if (e->used && !strcmp(e->spec, spec)) {
+			fwd_close_socks(un, (int)i);
+			e->used = false;
+			un_info(un, "forward %s removed", spec);
+			return 0;
+		}
+	}
+	return fwd_err(err, -ENOENT, "no forward '%s'", spec);
+}
+
+void usernat_forward_foreach(const struct usernat *un,
+			     void (*fn)(void *opaque, const char *spec,
+					uint64_t accepted),
+			     void *opaque)
+{
+	guint i;
+
+	for (i = 0; un->fwd && i < un->fwd->fwds->len; i++) {
+		const struct fwd_entry *e =
+			&g_array_index(un->fwd->fwds, struct fwd_entry, i);
+
+		if (e->used)
+			fn(opaque, e->spec, e->accepted);
+	}
+}
+
+/**
+ * fwd_guest() - The guest a connection of forward @e goes to
+ * Return: 0 with @ip and @mac set, or -1 (logged) if there is none
+ */
+static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
+		     uint32_t *ip, const uint8_t **mac)
+{
+	const struct un_guest *g;
+	struct usernat_lease l;
+	char a[16];
+
+	*ip = e->f.guest_ip;
+	if (!*ip) {
+		size_t n = usernat_leases(un, &l, 1);
+
+		if (n > 1) {
+			un_warn(un, "forward %s: several guests hold leases, "
+				"connection refused: give the guest address",
+				e->spec);
+			return -1;
+		}
+		*ip = n ? l.ip : un->cfg.dhcp_start;
+	}
+	if (!(g = un_guest_find(un, *ip))) {
+		un_warn(un, "forward %s: guest %s not seen on the network yet, "
+			"connection refused", e->spec, un_ip4_str(*ip, a));
+		return -1;
+	}
+	*mac = g->mac;
+	return 0;
+}
+
+/**
+ * fwd_ready() - A forward socket is readable: accept, or read datagrams
+ */
+void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
+{
+	struct un_fwd *st = un->fwd;
+	struct fwd_sock *s;
+	struct fwd_entry *e;
+	const uint8_t *mac;
+	uint32_t gip;
+	int i;
+
+	if (!st || ref.idx >= st->socks->len)
+		return;
+	s = &g_array_index(st->socks, struct fwd_sock, ref.idx);
+	if (s->fd < 0)
+		return;
+	e = &g_array_index(st->fwds, struct fwd_entry, s->fwd);
+	for (i = 0; i < FWD_RX_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t n;
+		int fd;
+
+		if (!e->f.udp) {
+			fd = accept4(s->fd, (struct sockaddr *)&peer, &plen,
+				     SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd < 0)
+				return;
+			if (fwd_guest(un, e, &gip, &mac)) {
+				close(fd);
+				continue;
+			}
+			e->accepted++;
+			tcp_inbound(un, fd, &peer, gip, s->guest_port, mac);
+			continue;
+		}
+		n = recvfrom(s->fd, st->buf, sizeof(st->buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&peer, &plen);
+		if (n < 0)
+			return;
+		if (fwd_guest(un, e, &gip, &mac))
+			continue;
+		e->accepted++;
+		udp_inbound(un, s->fd, &peer, plen, gip, s->guest_port, mac,
+			    st->buf, (size_t)n);
+	}
+}
+
+void fwd_cleanup(struct usernat *un)
+{
+	struct un_fwd *st = un->fwd;
+	guint i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->fwds->len; i++)
+		fwd_close_socks(un, (int)i);
+	g_array_free(st->fwds, TRUE);
+	g_array_free(st->socks, TRUE);
+	g_free(st);
+	un->fwd = NULL;
+}
+
+/* Until the NAT modules implement the inbound hooks, forwards refuse:
+ * weak definitions that the real ones in tcp.c and udp.c replace. */
+__attribute__((weak)) int tcp_inbound(struct usernat *un, int fd,
+				      const struct sockaddr_storage *peer,
+				      uint32_t guest_ip, uint16_t guest_port,
+				      const uint8_t *guest_mac)
+{
+	close(fd);
+	return -ENOSYS;
+}
+
+__attribute__((weak)) void udp_inbound(struct usernat *un, int fd,
+				       const struct sockaddr_storage *peer,
+				       socklen_t peer_len, uint32_t guest_ip,
+				       uint16_t guest_port,
+				       const uint8_t *guest_mac,
+				       const uint8_t *data, size_t len)
+{
+}
+
+/* Until each module lists its flows, it has none to show */
+__attribute__((weak)) void tcp_flows_foreach(const struct usernat *un,
+					     un_flow_fn fn, void *opaque)
+{
+}
+
+__attribute__((weak)) void udp_flows_foreach(const struct usernat *un,
+					     un_flow_fn fn, void *opaque)
+{
+}
+
+__attribute__((weak)) void icmp_flows_foreach(const struct usernat *un,
+					      un_flow_fn fn, void *opaque)
+{
+}
