@@ -18,8 +18,11 @@ tests/guest/mkguest.sh >/dev/null || exit 1
 
 tmp=$(mktemp -d)
 trap 'kill $un 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-echo "== starting: usernat --socket $tmp/usernat.sock"
-_build/usernat --socket "$tmp/usernat.sock" >"$tmp/usernat.log" 2>&1 &
+# as root, usernat switches to an unprivileged user once its socket is open
+runas=()
+[ "$(id -u)" -ne 0 ] || runas=(--runas nobody)
+echo "== starting: usernat --socket $tmp/usernat.sock ${runas[*]}"
+_build/usernat --socket "$tmp/usernat.sock" "${runas[@]}" >"$tmp/usernat.log" 2>&1 &
 un=$!
 for i in $(seq 50); do grep -q '^  -netdev' "$tmp/usernat.log" && break; sleep 0.1; done
 cat "$tmp/usernat.log"

@@ -8,6 +8,11 @@
  * which sit all NAT sockets and timers) and a signalfd.  Frames from the
  * transport go straight into usernat_input(); frames from the stack go
  * straight to the transport's send().
+ *
+ * Privileges: everything that needs them (tap devices, privileged ports,
+ * the ICMP raw socket) is opened first; then sandbox_enter() switches away
+ * from root, drops every capability and loads the seccomp filter, before
+ * the first guest frame is read (sandbox.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +27,7 @@
 
 #include "backend/control.h"
 #include "backend/loop.h"
+#include "backend/sandbox.h"
 #include "backend/transport.h"
 #include "stack/usernat.h"
 
@@ -83,6 +89,24 @@ static gboolean opt_cfg(const gchar *name, const gchar *value, gpointer data,
 
 static gchar *opt_vde, *opt_socket, *opt_control, *opt_vhost_user;
 static gboolean opt_version, opt_no_control;
+static gchar *opt_runas;
+static gboolean opt_no_sandbox, opt_sandbox_log, opt_allow_root;
+
+static const GOptionEntry security_entries[] = {
+	{ "runas", 'u', 0, G_OPTION_ARG_STRING, &opt_runas,
+	  "Started as root: switch to USER once the transport and sockets "
+	  "are open", "USER" },
+	{ "allow-root", 0, 0, G_OPTION_ARG_NONE, &opt_allow_root,
+	  "Started as root without --runas: stay root (capabilities are "
+	  "dropped all the same) instead of refusing", NULL },
+	{ "no-sandbox", 0, 0, G_OPTION_ARG_NONE, &opt_no_sandbox,
+	  "No seccomp filter and keep capabilities (debugging, valgrind)",
+	  NULL },
+	{ "sandbox-log", 0, 0, G_OPTION_ARG_NONE, &opt_sandbox_log,
+	  "System calls outside the seccomp allow-list are logged by the "
+	  "kernel (audit type=1326) instead of killing usernat", NULL },
+	{ NULL }
+};
 
 static const GOptionEntry transport_entries[] = {
 	{ "vde", 'V', 0, G_OPTION_ARG_STRING, &opt_vde,
@@ -145,6 +169,18 @@ static const GOptionEntry dhcp_entries[] = {
 	CFG_OPT("lease-time", 0, "Lease time in seconds (default 86400)",
 		"SECS"),
 	CFG_FLAG("no-dhcp", "Do not serve DHCP"),
+	{ NULL }
+};
+
+static const GOptionEntry policy_entries[] = {
+	CFG_FLAG("restrict", "Guests open no outbound flows (TCP, UDP, ICMP "
+		 "echo, DNS relay) unless an --allow rule matches; DHCP, "
+		 "gateway ping and forwards still work"),
+	CFG_OPT("allow", 0, "Egress rule, repeatable, first match wins: allow "
+		"new flows to NET (ADDR/PREFIX), ports N or N-M",
+		"NET[:PORTS]"),
+	CFG_OPT("deny", 0, "Egress rule, repeatable, first match wins: "
+		"refuse new flows to NET[:PORTS]", "NET[:PORTS]"),
 	{ NULL }
 };
 
@@ -247,6 +283,10 @@ static void sig_ready(struct loop_watch *w, uint32_t events)
 
 	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		sandbox_test_forbidden();
+		return;
+	}
 	if (si.ssi_signo == SIGUSR1) {
 		usernat_stats_foreach(d->un, log_stat, NULL);
 		g_message("stat tx_drops %" G_GUINT64_FORMAT, d->tr->tx_drops);
@@ -278,6 +318,8 @@ static int setup_signals(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	if (sandbox_test_armed())
+		sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -318,6 +360,8 @@ static int parse_options(struct daemon *d, int *argc, char ***argv)
 	g_option_group_add_entries(g, net_entries);
 	g_option_group_add_entries(g, dhcp_entries);
 	g_option_group_add_entries(g, nat_entries);
+	g_option_group_add_entries(g, policy_entries);
+	g_option_group_add_entries(g, security_entries);
 	g_option_context_set_main_group(ctx, g);
 
 	if (!g_option_context_parse(ctx, argc, argv, &err)) {
@@ -338,13 +382,34 @@ static int parse_options(struct daemon *d, int *argc, char ***argv)
 	return ret;
 }
 
+/**
+ * enter_sandbox() - Give up privileges before serving guests (sandbox.c)
+ * Return: 0, or the exit status after printing why
+ */
+static int enter_sandbox(const struct sandbox_opts *so)
+{
+	char *err = NULL;
+	int ret = sandbox_enter(so, &err);
+
+	if (!ret)
+		return 0;
+	fprintf(stderr, "usernat: %s\n", err ? err : strerror(-ret));
+	g_free(err);
+	return ret == -EPERM || ret == -EINVAL ? 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
+	struct sandbox_opts so = { 0 };
 	char *err = NULL, *url = NULL;
 	size_t max_frame;
 	int ret = 0;
 
+	/* First of all: nothing the parent leaked may survive into the
+	 * sandbox (sandbox.c) */
+	sandbox_fds_init();
+	sandbox_test_init();
 	g_log_set_default_handler(log_handler, NULL);
 	d.cfg = usernat_config_new();
 	if (parse_options(&d, &argc, &argv)) {
@@ -354,6 +419,16 @@ int main(int argc, char **argv)
 	if (opt_version) {
 		printf("usernat %s\n", PACKAGE_VERSION);
 		return 0;
+	}
+	so = (struct sandbox_opts){ .off = opt_no_sandbox,
+				    .log_only = opt_sandbox_log,
+				    .runas = opt_runas,
+				    .allow_root = opt_allow_root };
+	if (sandbox_check_opts(&so, &err)) {
+		fprintf(stderr, "usernat: %s\n", err);
+		g_free(err);
+		usernat_config_free(d.cfg);
+		return 2;
 	}
 	d.un = usernat_new(d.cfg, out_to_transport, &d, &err);
 	if (!d.un) {
@@ -394,7 +469,12 @@ int main(int argc, char **argv)
 		goto out_tr;
 	}
 
-	g_message("ready on %s", d.tr->where);
+	ret = enter_sandbox(&so);
+	if (ret) {
+		control_close(d.ctl);
+		goto out_tr;
+	}
+	g_message("ready on %s, %s", d.tr->where, sandbox_describe());
 	if (d.tr->qemu_args) {
 		printf("Connect QEMU with:\n  %s\n", d.tr->qemu_args);
 		fflush(stdout);
@@ -415,5 +495,6 @@ out:
 	g_free(opt_socket);
 	g_free(opt_vhost_user);
 	g_free(opt_control);
+	g_free(opt_runas);
 	return ret;
 }

@@ -173,7 +173,8 @@ int vu_hdr_check(const struct vu_hdr *h, const char **why)
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
 			   uint64_t blen)
 {
-	return a < b + blen && b < a + alen;	/* no wrap: checked before */
+	/* no wrap: the caller checked the ends */
+	return a < b + blen && b < a + alen;
 }
 
 /**
@@ -375,6 +376,7 @@ struct vu_map {
  * @tx_more:	TX budget ran out with frames left
  * @in_batch:	inside one of our handlers: flush at its end
  * @dead:	connection failed, teardown pending
+ * @refused:	connections refused while this one is up
  * @features:	acked virtio/vhost features
  * @protocol_features: acked protocol features
  * @hdr_len:	virtio-net header length for @features
@@ -397,6 +399,7 @@ struct vu_transport {
 	struct loop_watch cw;
 	struct loop_watch ww;
 	bool work_armed, tx_more, in_batch, dead;
+	unsigned int refused;
 	uint64_t features, protocol_features;
 	size_t hdr_len;
 	struct vq_mem mem;
@@ -452,6 +455,7 @@ static void vu_ring_fail(struct vu_transport *vt, unsigned int qi,
 		why);
 }
 
+/** vu_ring_ready() - The ring is started and found in guest memory */
 static bool vu_ring_ready(const struct vu_queue *q)
 {
 	return q->started && q->vq.desc;
@@ -620,6 +624,7 @@ static void vu_conn_close(struct vu_transport *vt, const char *why)
 	vt->features = vt->protocol_features = 0;
 	vt->hdr_len = VIRTIO_NET_HDR_LEN_LEGACY;
 	vt->dead = vt->tx_more = false;
+	vt->refused = 0;
 	vt->n_in = vt->n_out = vt->n_bad = 0;
 }
 
@@ -650,6 +655,7 @@ static int vu_reply(struct vu_transport *vt, const void *payload,
 	return 0;
 }
 
+/** vu_reply_u64() - Reply with a u64 payload (also REPLY_ACK's status) */
 static int vu_reply_u64(struct vu_transport *vt, uint64_t v)
 {
 	return vu_reply(vt, &v, sizeof(v));
@@ -675,6 +681,10 @@ static int vu_remap(struct vu_transport *vt)
 	return 0;
 }
 
+/**
+ * vu_set_features() - SET_FEATURES: header length and ring options follow
+ * Return: 0, or -1 if a started ring no longer fits (connection failed)
+ */
 static int vu_set_features(struct vu_transport *vt, uint64_t f)
 {
 	unsigned int i;
@@ -686,7 +696,8 @@ static int vu_set_features(struct vu_transport *vt, uint64_t f)
 			   (1ull << VIRTIO_NET_F_MRG_RXBUF)) ?
 		VIRTIO_NET_HDR_LEN : VIRTIO_NET_HDR_LEN_LEGACY;
 	for (i = 0; i < VU_QUEUES; i++) {
-		vt->q[i].vq.indirect = f & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+		vt->q[i].vq.indirect =
+			f & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 		vt->q[i].vq.event_idx = f & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	}
 	g_debug("vhost-user: features 0x%" G_GINT64_MODIFIER "x", f);
@@ -770,6 +781,10 @@ static void vu_take_fd(struct vu_transport *vt, int *slot)
 
 /**
  * vu_set_vring_kick() - New kick eventfd: the ring starts
+ *
+ * vhost-user.rst "Ring states" starts a ring on the first kick; like other
+ * back-ends we start it when the kick eventfd arrives (QEMU sends it last),
+ * and look for TX frames at once in case the kick came first.
  */
 static int vu_set_vring_kick(struct vu_transport *vt, struct vu_queue *q)
 {
@@ -805,6 +820,10 @@ static int vu_set_vring_kick(struct vu_transport *vt, struct vu_queue *q)
 
 /**
  * vu_get_vring_base() - Stop a ring and report where it stopped
+ *
+ * vhost-user.rst "Ring states": GET_VRING_BASE stops the ring.  Every chain
+ * taken is already in the used ring (we hold none), so the next available
+ * index is all QEMU needs to restart it.
  */
 static int vu_get_vring_base(struct vu_transport *vt, struct vu_state s)
 {
@@ -816,6 +835,14 @@ static int vu_get_vring_base(struct vu_transport *vt, struct vu_state s)
 	return vu_reply(vt, &s, sizeof(s));
 }
 
+/**
+ * vu_vring_msg() - The per-ring requests (SET_VRING_* and GET_VRING_BASE)
+ * @vt:		transport
+ * @req:	request, through vu_msg_check() (index valid)
+ * @payload:	its payload
+ *
+ * Return: 0, or -1 if the connection failed
+ */
 static int vu_vring_msg(struct vu_transport *vt, uint32_t req,
 			const void *payload)
 {
@@ -824,7 +851,8 @@ static int vu_vring_msg(struct vu_transport *vt, uint32_t req,
 	uint64_t u64;
 	struct vu_queue *q;
 
-	memcpy(&s, payload, sizeof(s));	/* payloads are at least 8 bytes */
+	/* every payload here is at least 8 bytes */
+	memcpy(&s, payload, sizeof(s));
 	memcpy(&u64, payload, sizeof(u64));
 	q = &vt->q[req >= VHOST_USER_SET_VRING_KICK &&
 			   req <= VHOST_USER_SET_VRING_ERR ?
@@ -839,14 +867,14 @@ static int vu_vring_msg(struct vu_transport *vt, uint32_t req,
 		q->vq.avail_uva = a.avail;
 		q->vq.used_uva = a.used;
 		return vu_remap(vt);
-	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_SET_VRING_BASE:	/* the next available entry */
 		q->vq.last_avail = q->vq.shadow_avail = (uint16_t)s.num;
 		return 0;
 	case VHOST_USER_GET_VRING_BASE:
 		return vu_get_vring_base(vt, s);
 	case VHOST_USER_SET_VRING_KICK:
 		return vu_set_vring_kick(vt, q);
-	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_CALL:	/* kept across ring stops */
 		vu_take_fd(vt, &q->call_fd);
 		return 0;
 	case VHOST_USER_SET_VRING_ERR:
@@ -916,7 +944,8 @@ static int vu_dispatch(struct vu_transport *vt)
 	} else {
 		g_debug("vhost-user: %s", vu_request_name(req));
 		r = vu_handle(vt);
-		/* REPLY_ACK: 0 for success; failures close the connection */
+		/* vhost-user.rst "REPLY_ACK": 0 for success, for requests
+		 * without a reply of their own; failures close instead */
 		if (!r && (h->flags & VHOST_USER_NEED_REPLY) &&
 		    !vu_reqs[req].reply)
 			r = vu_reply_u64(vt, 0);
@@ -1015,6 +1044,10 @@ static void vu_batch_end(struct vu_transport *vt)
 		vu_conn_close(vt, NULL);
 }
 
+/**
+ * vu_conn_ready() - Messages from QEMU: read, check and act on them, a
+ * bounded number of reads per wake-up
+ */
 static void vu_conn_ready(struct loop_watch *w, uint32_t events)
 {
 	struct vu_transport *vt = container_of(w, struct vu_transport, cw);
@@ -1038,6 +1071,7 @@ static void vu_conn_ready(struct loop_watch *w, uint32_t events)
 	vu_batch_end(vt);
 }
 
+/** vu_kick_ready() - The guest kicked the TX queue: drain it */
 static void vu_kick_ready(struct loop_watch *w, uint32_t events)
 {
 	struct vu_queue *q = container_of(w, struct vu_queue, kick_w);
@@ -1055,6 +1089,10 @@ static void vu_kick_ready(struct loop_watch *w, uint32_t events)
 	vu_batch_end(vt);
 }
 
+/**
+ * vu_work_ready() - Deferred work: the rest of a TX drain, and publishing
+ * RX frames the stack sent from outside our handlers
+ */
 static void vu_work_ready(struct loop_watch *w, uint32_t events)
 {
 	struct vu_transport *vt = container_of(w, struct vu_transport, ww);
@@ -1085,6 +1123,10 @@ static bool vu_peer_gone(int fd)
 	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/**
+ * vu_listener_ready() - A QEMU connects: take it, unless one is being
+ * served (a connection that has in fact hung up is closed first)
+ */
 static void vu_listener_ready(struct loop_watch *w, uint32_t events)
 {
 	struct vu_transport *vt = container_of(w, struct vu_transport, lw);
@@ -1096,8 +1138,10 @@ static void vu_listener_ready(struct loop_watch *w, uint32_t events)
 	if (vt->cw.fd >= 0 && (vt->dead || vu_peer_gone(vt->cw.fd)))
 		vu_conn_close(vt, vt->dead ? NULL : "QEMU disconnected");
 	if (vt->cw.fd >= 0) {
-		g_warning("vhost-user: a QEMU is connected already, refusing "
-			  "another");
+		/* once per connection: a refused QEMU may retry in a loop */
+		if (!vt->refused++)
+			g_warning("vhost-user: a QEMU is connected already, "
+				  "refusing others");
 		close(fd);
 		return;
 	}
@@ -1112,6 +1156,7 @@ static void vu_listener_ready(struct loop_watch *w, uint32_t events)
 
 /* --- setup ------------------------------------------------------------- */
 
+/** vu_t_free() - Close the connection and the socket, remove its path */
 static void vu_t_free(struct transport *t)
 {
 	struct vu_transport *vt = container_of(t, struct vu_transport, t);

@@ -102,7 +102,8 @@ struct vu_mem_table {
 	 (1ull << VIRTIO_F_VERSION_1))
 #define VU_PROTOCOL_FEATURES	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)
 
-#define VU_QUEUES		2	/* virtio 1.2 5.1.2: receiveq1, transmitq1 */
+/* virtio 1.2 5.1.2: receiveq1, transmitq1; no MQ, no control queue */
+#define VU_QUEUES		2
 #define VU_RXQ			0
 #define VU_TXQ			1
 

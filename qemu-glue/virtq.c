@@ -493,7 +493,8 @@ int vq_tx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
 	    c.out_len - hdr_len > buf_size)
 		return 1;
 	len = c.out_len - hdr_len;
-	while (off >= c.iov[i].iov_len)	/* i < n_out: out_len > hdr_len */
+	/* stays below n_out, as out_len > hdr_len */
+	while (off >= c.iov[i].iov_len)
 		off -= c.iov[i++].iov_len;
 	if (c.iov[i].iov_len - off >= len) {
 		f->data = (const uint8_t *)c.iov[i].iov_base + off;

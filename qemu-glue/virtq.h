@@ -56,7 +56,7 @@ struct vq_desc {			/* 2.7.5 */
 
 /* --- guest memory ------------------------------------------------------ */
 
-#define VQ_MEM_MAX_REGIONS	8	/* vhost-user's SET_MEM_TABLE limit */
+#define VQ_MEM_MAX_REGIONS	8	/* SET_MEM_TABLE's limit */
 
 /**
  * struct vq_mem_region - One piece of guest memory, as we can reach it
@@ -85,7 +85,7 @@ void *vq_mem_uva(const struct vq_mem *m, uint64_t uva, uint64_t len);
 /* --- virtqueues -------------------------------------------------------- */
 
 #define VQ_MAX_IOV		64	/* segments kept per chain */
-#define VQ_RX_MAX_BUFS		128	/* mergeable buffers per frame */
+#define VQ_RX_MAX_BUFS		128	/* buffers per RX frame */
 
 /**
  * struct vq - One split virtqueue, device side

@@ -5,7 +5,7 @@ set -eu
 PKGS=(
 	# build
 	build-essential autoconf automake libtool pkg-config git
-	libglib2.0-dev libvdeplug-dev vdeplug
+	libglib2.0-dev libvdeplug-dev vdeplug libseccomp-dev
 	# tests: guests, namespaces, clients and peers
 	qemu-system-x86 busybox-static cpio xz-utils kmod iproute2
 	iputils-ping netcat-openbsd socat python3 iperf3 dnsutils

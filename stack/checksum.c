@@ -77,3 +77,21 @@ uint32_t csum_pseudo4(uint32_t saddr, uint32_t daddr, uint8_t proto,
 	sum = (sum & 0xffffffff) + (sum >> 32);
 	return (uint32_t)sum;
 }
+
+/**
+ * csum_pseudo6() - Sum of the IPv6 pseudo-header (RFC 8200 8.1)
+ * @saddr, @daddr: 16 bytes each, as on the wire
+ * @proto:	upper-layer protocol (next header)
+ * @len:	upper-layer packet length, host order
+ *
+ * Return: unfolded sum, to seed csum() over the upper-layer packet
+ */
+uint32_t csum_pseudo6(const uint8_t *saddr, const uint8_t *daddr,
+		      uint8_t proto, uint32_t len)
+{
+	uint32_t w[2] = { htonl(len), htonl(proto) };
+	uint32_t sum = csum_partial(saddr, 16, 0);
+
+	sum = csum_partial(daddr, 16, sum);
+	return csum_partial(w, sizeof(w), sum);
+}

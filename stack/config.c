@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fwd.h"
+#include "policy.h"
 #include "stack.h"
 
 static const char config_help[] =
@@ -48,7 +49,14 @@ static const char config_help[] =
 	"pcap=FILE              record every frame, both ways, in pcap format\n"
 	"pcap-max=SIZE          stop capturing at SIZE bytes (K, M, G suffixes;\n"
 	"                       default 1G; 0: no cap)\n"
-	"log-level=LEVEL        error, warning, info (default) or debug\n";
+	"log-level=LEVEL        error, warning, info (default) or debug\n"
+	"restrict               guests open no outbound flows (TCP, UDP, ICMP\n"
+	"                       echo, DNS relay) unless an allow rule matches;\n"
+	"                       DHCP, gateway ping and forwards still work\n"
+	"allow=NET[:PORTS]      egress rule: allow new flows to NET (ADDR/PREFIX),\n"
+	"                       ports N or N-M (repeatable; first match wins)\n"
+	"deny=NET[:PORTS]       egress rule: refuse new flows to NET[:PORTS]\n"
+	"                       (repeatable; first match wins)\n";
 
 /* Every option name usernat_config_set() takes; flags take no value */
 static const char *const config_keys[] = {
@@ -56,11 +64,13 @@ static const char *const config_keys[] = {
 	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
-	"max-half-open", "forward", "pcap", "pcap-max", "log-level", NULL
+	"max-half-open", "forward", "pcap", "pcap-max", "log-level",
+	"restrict", "allow", "deny", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
-					    "no-map-host-loopback", NULL };
+					    "no-map-host-loopback",
+					    "restrict", NULL };
 
 const char *usernat_config_help(void)
 {
@@ -74,7 +84,8 @@ const char *const *usernat_config_keys(void)
 
 /* Options that may be given more than once, each time adding a value */
 static const char *const config_repeats[] = { "dhcp-host", "dns-upstream",
-					      "forward", NULL };
+					      "forward", "allow", "deny",
+					      NULL };
 
 int usernat_config_key_repeats(const char *key)
 {
@@ -150,6 +161,7 @@ struct usernat_config *usernat_config_new(void)
 	cfg->dns_upstreams = g_array_new(FALSE, TRUE,
 					 sizeof(struct sockaddr_storage));
 	cfg->forwards = g_ptr_array_new_with_free_func(g_free);
+	cfg->policy = g_array_new(FALSE, TRUE, sizeof(struct policy_rule));
 	strcpy(cfg->resolv_conf, "/etc/resolv.conf");
 	cfg->lim.max_flows = 32768;
 	cfg->lim.max_flows_guest = 16384;
@@ -168,6 +180,9 @@ void un_config_clear(struct usernat_config *cfg)
 		g_array_free(cfg->dns_upstreams, TRUE);
 	if (cfg->forwards)
 		g_ptr_array_free(cfg->forwards, TRUE);
+	if (cfg->policy)
+		g_array_free(cfg->policy, TRUE);
+	cfg->policy = NULL;
 	cfg->forwards = NULL;
 	cfg->dhcp_hosts = NULL;
 	cfg->dns_upstreams = NULL;
@@ -192,6 +207,8 @@ int un_config_copy(struct usernat_config *dst, const struct usernat_config *src)
 					 sizeof(struct sockaddr_storage));
 	g_array_append_vals(dst->dns_upstreams, src->dns_upstreams->data,
 			    src->dns_upstreams->len);
+	dst->policy = g_array_new(FALSE, TRUE, sizeof(struct policy_rule));
+	g_array_append_vals(dst->policy, src->policy->data, src->policy->len);
 	dst->forwards = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < src->forwards->len; i++)
 		g_ptr_array_add(dst->forwards,
@@ -352,6 +369,31 @@ bad:
 		       "ADDR:PORT or [IPV6]:PORT", v ? v : "");
 }
 
+/**
+ * parse_policy() - One egress rule, --allow or --deny NET[:PORTS] (policy.c)
+ *
+ * Rules keep their order: the first that matches a new flow decides.
+ */
+static int parse_policy(struct usernat_config *cfg, const char *key,
+			const char *v, char **err)
+{
+	struct policy_rule r;
+	char *e = NULL;
+	int ret;
+
+	ret = policy_parse(v, key[0] == 'a', &r, &e);
+	if (ret) {
+		ret = set_err(err, ret, "%s", e ? e : key);
+		free(e);
+		return ret;
+	}
+	if (cfg->policy->len >= 1024)
+		return set_err(err, -E2BIG, "%s: at most 1024 allow and deny "
+			       "rules", key);
+	g_array_append_val(cfg->policy, r);
+	return 0;
+}
+
 static int parse_log_level(const char *v, int *level)
 {
 	static const struct {
@@ -453,6 +495,14 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			cfg->map_host_loopback = false;
 		return 0;
 	}
+	if (!strcmp(key, "restrict")) {
+		if (v && *v)
+			return set_err(err, -EINVAL, "%s takes no value", key);
+		cfg->restricted = true;
+		return 0;
+	}
+	if (!strcmp(key, "allow") || !strcmp(key, "deny"))
+		return parse_policy(cfg, key, v, err);
 	if (!strcmp(key, "forward")) {
 		struct fwd_spec f;
 		char *e = NULL;

@@ -1145,6 +1145,40 @@ void dhcp_cleanup(struct usernat *un)
 }
 
 /**
+ * dhcp_ip_owner() - Who holds an active lease on @ip (anti-spoofing, ip4.c)
+ * @un:		instance
+ * @ip:		address, network order
+ * @mac:	the lease holder's MAC, output, when found
+ *
+ * Only bound, unexpired leases count: an address merely offered, released
+ * or expired has no owner, nor has one we never leased (static guests).
+ * A pool address is found by index; static leases (few, configured) by a
+ * scan.  No allocation: it runs for every IPv4 packet from a guest.
+ *
+ * Return: true with @mac set if a lease on @ip is active
+ */
+bool dhcp_ip_owner(const struct usernat *un, uint32_t ip, uint8_t mac[6])
+{
+	const struct un_dhcp *d = un->dhcp;
+	const struct dhcp_lease *l = NULL;
+	uint32_t h = ntohl(ip);
+	size_t i;
+
+	if (!d)
+		return false;
+	if (h >= d->start_h && h - d->start_h < d->npool &&
+	    d->lease[h - d->start_h].bound)
+		l = &d->lease[h - d->start_h];
+	for (i = d->npool; !l && i < d->npool + d->nstatic; i++)
+		if (d->lease[i].ip == ip && d->lease[i].bound)
+			l = &d->lease[i];
+	if (!l || !l->owned || !dhcp_active(l, un_now_ms()))
+		return false;
+	memcpy(mac, l->mac, ETH_ALEN);
+	return true;
+}
+
+/**
  * dhcp_leases() - List the active (bound, unexpired) leases
  * @un:		instance
  * @out:	array of @max entries, or NULL to only count

@@ -33,6 +33,7 @@ struct dhcp_lease_info {
 
 size_t dhcp_leases(const struct usernat *un, struct dhcp_lease_info *out,
 		   size_t max);
+bool dhcp_ip_owner(const struct usernat *un, uint32_t ip, uint8_t mac[6]);
 ssize_t dhcp_search_encode(const char *list, uint8_t *out, size_t size);
 
 #endif /* UN_DHCP_H */

@@ -73,6 +73,7 @@
 #define DNS_RA			0x0080
 #define DNS_RCODE_MASK		0x000f
 #define DNS_RCODE_SERVFAIL	2
+#define DNS_RCODE_REFUSED	5
 
 struct dns_upstream {
 	struct sockaddr_storage ss;
@@ -609,6 +610,15 @@ void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
 	q->whole = payload->len <= DNS_QSTORE;
 	memcpy(q->q, payload->p, q->len);
 
+	/* Egress policy (policy.c): our address and port 53 stand for the
+	 * upstreams (--restrict refuses DNS unless allowed); REFUSED, RFC
+	 * 1035 4.1.1, at once rather than a timeout */
+	if (policy_check(un, IPPROTO_UDP4, ip->daddr, DNS_PORT)) {
+		UN_COUNT(un, drop_policy);
+		dns_short_reply(un, q, DNS_QR | DNS_RCODE_REFUSED);
+		dns_query_free(d, q);
+		return;
+	}
 	up = dns_upstream_first(d, now);
 	if (up < 0) {
 		dns_servfail(un, q);

@@ -18,7 +18,9 @@
  * connections go to tcp_inbound(), datagrams to udp_inbound(): the NAT
  * modules carry them exactly as outbound flows.  Removing a forward closes
  * its sockets: new connections are refused, established ones go on (they
- * belong to TCP by then).
+ * belong to TCP by then).  UDP flows reply through the forward's socket,
+ * so udp.c is told before it closes (udp_fwd_closing()) and their replies
+ * are dropped from then on.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,6 +205,11 @@ static void fwd_close_socks(struct usernat *un, int idx)
 						    i);
 
 		if (s->fd >= 0 && s->fwd == idx) {
+			/* UDP inbound flows reply through this socket without
+			 * owning it: detach them before the number can be
+			 * reused (udp.c, udp_fwd_closing()) */
+			if (g_array_index(st->fwds, struct fwd_entry, idx).f.udp)
+				udp_fwd_closing(un, s->fd);
 			un_epoll_del(un, s->fd);
 			close(s->fd);
 			s->fd = -1;

@@ -33,6 +33,9 @@ int fwd_parse(const char *s, struct fwd_spec *f, char **err);
  * udp_inbound() - a datagram of @len bytes at @data arrived from @peer on
  * the UDP forward socket @fd (still owned by fwd.c; reply to @peer with
  * sendto() on it) toward @guest_ip:@guest_port at @guest_mac.
+ *
+ * udp_fwd_closing() - fwd.c calls it just before it closes the UDP forward
+ * socket @fd: UDP flows that reply through @fd must stop using it.
  */
 int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
 		uint32_t guest_ip, uint16_t guest_port,
@@ -41,5 +44,6 @@ void udp_inbound(struct usernat *un, int fd,
 		 const struct sockaddr_storage *peer, socklen_t peer_len,
 		 uint32_t guest_ip, uint16_t guest_port,
 		 const uint8_t *guest_mac, const uint8_t *data, size_t len);
+void udp_fwd_closing(struct usernat *un, int fd);
 
 #endif

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -99,7 +100,10 @@ struct icmp_flow {
 	int fd;			/* ping socket; -1 in raw mode */
 	uint16_t sid;		/* echo identifier on the host side */
 	uint32_t ref;		/* epoll idx (ping mode) */
+	int64_t created_ms;
 	int64_t last_ms;
+	uint64_t bytes_from_guest;	/* ICMP message bytes, for listing */
+	uint64_t bytes_to_guest;
 };
 
 struct un_icmp {
@@ -377,6 +381,10 @@ static struct icmp_flow *icmp_flow_new(struct usernat *un,
 	uint16_t sid = 0;
 	int fd = -1, ret;
 
+	/* Egress policy (policy.c), once per new flow: refused with ICMP
+	 * administratively prohibited, counted in drop_policy */
+	if (policy_refuse(un, ip, 0))
+		return NULL;
 	if (un_flow_charge(un, k->gaddr, "ICMP echo flow")) {
 		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
 		return NULL;
@@ -392,6 +400,7 @@ static struct icmp_flow *icmp_flow_new(struct usernat *un,
 	f->fd = fd;
 	f->sid = sid;
 	f->lru.data = f;
+	f->created_ms = un_now_ms();
 	if (fd >= 0) {
 		do {
 			f->ref = i->next_ref++;
@@ -488,6 +497,7 @@ static void icmp_echo_nat(struct usernat *un, const struct ip4_in *ip,
 	n = icmp_echo_send(un, f, ip->l4.p, ip->l4.len);
 	if (n >= 0) {
 		UN_COUNT(un, icmp_echo_out);
+		f->bytes_from_guest += ip->l4.len;
 		return;
 	}
 	UN_COUNT(un, drop_icmp_send);
@@ -522,6 +532,7 @@ static void icmp_echo_to_guest(struct usernat *un, struct icmp_flow *f,
 	oh->check = csum(l4, len, 0);
 	icmp_flow_touch(un->icmp, f);
 	UN_COUNT(un, icmp_echo_in);
+	f->bytes_to_guest += len;
 	ip4_out_send(un, f->mac, f->key.daddr, f->key.gaddr, IPPROTO_ICMP4,
 		     len);
 }
@@ -758,6 +769,41 @@ void icmp_tick(struct usernat *un, int64_t now_ms)
 		UN_COUNT(un, icmp_flows_expired);
 		icmp_flow_debug(un, f, "expired");
 		icmp_flow_free(un, f);
+	}
+}
+
+/**
+ * icmp_flows_foreach() - Report each echo flow to @fn (control plane)
+ *
+ * The guest port is the guest's echo identifier; the host side is the
+ * address pinged (never the gateway: the gateway answers pings itself)
+ * and, as its port, the identifier used on the host.
+ */
+void icmp_flows_foreach(const struct usernat *un, un_flow_fn fn,
+			void *opaque)
+{
+	int64_t now = un_now_ms();
+	const struct icmp_flow *f;
+	struct usernat_flow uf;
+	char a[16];
+	GList *l;
+
+	if (!un->icmp)
+		return;
+	for (l = un->icmp->lru.head; l; l = l->next) {
+		f = l->data;
+		memset(&uf, 0, sizeof(uf));
+		uf.proto = "icmp";
+		uf.state = "active";
+		uf.guest_addr = f->key.gaddr;
+		uf.guest_port = ntohs(f->key.gid);
+		snprintf(uf.host, sizeof(uf.host), "%s:%u",
+			 un_ip4_str(un_host_addr(un, f->key.daddr), a),
+			 ntohs(f->sid));
+		uf.bytes_from_guest = f->bytes_from_guest;
+		uf.bytes_to_guest = f->bytes_to_guest;
+		uf.age_ms = (uint64_t)MAX(now - f->created_ms, 0);
+		fn(opaque, &uf);
 	}
 }
 

@@ -6,6 +6,11 @@
  * whose l4 cursor covers exactly the payload that tot_len announces (any
  * Ethernet padding beyond it is trimmed).
  *
+ * Anti-spoofing: a guest may not use a source address that DHCP leased to
+ * another MAC (ip4_src_spoofed()), so one guest can't impersonate another
+ * toward the host or poison our neighbour table.  Addresses nobody holds a
+ * lease on stay free for statically configured guests.
+ *
  * Fragments are dropped and counted: guests use path MTU discovery (DF) for
  * TCP, and reassembly was the source of several libslirp CVEs; see the
  * Outbound NAT notes for UDP.
@@ -14,6 +19,7 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "dhcp.h"
 #include "stack.h"
 #include "wire/icmp.h"
 #include "wire/ip4.h"
@@ -26,6 +32,26 @@ static bool ip4_is_bcast(const struct usernat *un, uint32_t a)
 static bool ip4_is_mcast(uint32_t a)
 {
 	return (ntohl(a) & 0xf0000000) == 0xe0000000;
+}
+
+/**
+ * ip4_src_spoofed() - Is @saddr, sent by @src_mac, another guest's address?
+ * @src_mac:	Ethernet source of the frame
+ * @saddr:	source address it claims, network order
+ *
+ * Only an active DHCP lease held by a different MAC makes it so: guests
+ * with static addresses (--no-dhcp, or addresses we never leased) are not
+ * affected.  Return: true if the packet must be dropped
+ */
+bool ip4_src_spoofed(const struct usernat *un, const uint8_t *src_mac,
+		     uint32_t saddr)
+{
+	uint8_t owner[ETH_ALEN];
+
+	if (!saddr || !un_in_net(un, saddr))
+		return false;
+	return dhcp_ip_owner(un, saddr, owner) &&
+	       memcmp(owner, src_mac, ETH_ALEN);
 }
 
 /**
@@ -81,6 +107,11 @@ void ip4_from_guest(struct usernat *un, const uint8_t *src_mac,
 	if (ip4_is_bcast(un, ip.saddr) || ip4_is_mcast(ip.saddr) ||
 	    (!ip.saddr && ip.proto != IPPROTO_UDP4)) {
 		UN_COUNT(un, drop_ip_src);
+		return;
+	}
+	/* Hardening: before it can teach us a wrong neighbour */
+	if (ip4_src_spoofed(un, src_mac, ip.saddr)) {
+		UN_COUNT(un, drop_spoof);
 		return;
 	}
 	if (ip.saddr && un_in_net(un, ip.saddr))

@@ -30,6 +30,8 @@
 #include "udp.h"
 #include "icmp.h"
 #include "dns.h"
+#include "policy.h"
+#include "ip6.h"
 
 /* Counters: frames, and drops by reason.  X(name, description) */
 #define UN_COUNTERS(X)							\
@@ -75,12 +77,15 @@
 	X(drop_tcp_csum, "dropped: bad TCP checksum")			\
 	X(drop_tcp_nat, "dropped: TCP (NAT not available)")		\
 	X(drop_dhcp_malformed, "dropped: malformed DHCP message")	\
-	X(drop_ip6, "dropped: IPv6 (not supported yet)")		\
+	X(drop_ip6, "dropped: IPv6 (no-ipv6 is set)")		\
 	X(drop_flow_limit, "refused: flow or half-open limit reached")	\
+	X(drop_policy, "refused: new flow denied by the egress policy")	\
+	X(drop_spoof, "dropped: source address leased to another MAC")	\
 	UN_COUNTERS_TCP(X)						\
 	UN_COUNTERS_UDP(X)						\
 	UN_COUNTERS_ICMP(X)						\
-	UN_COUNTERS_DNS(X)
+	UN_COUNTERS_DNS(X)						\
+	UN_COUNTERS_IP6(X)
 
 enum un_counter {
 #define UN_CTR_ENUM(n, d) UN_CTR_##n,
@@ -154,6 +159,14 @@ struct usernat_config {
 	char resolv_conf[256];	/* where to read upstreams from */
 	struct un_limits lim;
 	int log_level;		/* USERNAT_LOG_* */
+	bool restricted;	/* --restrict: new outbound flows denied unless
+				 * an allow rule matches (policy.c) */
+	GArray *policy;		/* struct policy_rule, --allow/--deny in order */
+	bool ipv6;		/* NDP, DHCPv6, ICMPv6 (default on) */
+	uint8_t prefix6[16];	/* on-link /64 for SLAAC (default fd00::/64) */
+	uint8_t gw6[16];	/* gateway's IPv6 address (default prefix::2) */
+	uint8_t dns6[16];	/* DNS forwarder's (default prefix::3) */
+	bool gw6_set, dns6_set;	/* given explicitly */
 };
 
 struct un_guest {
@@ -170,6 +183,7 @@ struct un_icmp;
 struct un_dns;
 struct un_pcap;
 struct un_fwd;
+struct un_ip6;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -187,10 +201,12 @@ struct usernat {
 	struct un_dns *dns;		/* dns.c */
 	struct un_pcap *pcap;		/* pcap.c, NULL unless capturing */
 	struct un_fwd *fwd;		/* fwd.c, NULL until a forward exists */
+	struct un_ip6 *ip6;		/* ip6.c, ndp.c...; NULL if no-ipv6 */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
 	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
+	int64_t last_policy_log_ms;	/* rate limit of "policy: refused" */
 	/* Frame under construction toward a guest, see un_out_*() */
 	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
 };
@@ -282,6 +298,8 @@ struct ip4_in {
 
 void ip4_from_guest(struct usernat *un, const uint8_t *src_mac,
 		    const uint8_t *eth_dst, struct pkt *c);
+bool ip4_src_spoofed(const struct usernat *un, const uint8_t *src_mac,
+		     uint32_t saddr);
 void icmp_from_guest(struct usernat *un, const struct ip4_in *ip);
 void udp_from_guest(struct usernat *un, const struct ip4_in *ip);
 void tcp_from_guest(struct usernat *un, const struct ip4_in *ip);
@@ -306,6 +324,58 @@ void icmp4_send_error_flow(struct usernat *un, const uint8_t *guest_mac,
 			   uint8_t proto, uint32_t saddr, uint16_t sport,
 			   uint32_t daddr, uint16_t dport, uint8_t type,
 			   uint8_t code);
+
+/* An IPv6 packet from a guest, as the transport protocols see it (ip6.c).
+ * Addresses are 16-byte arrays, as on the wire. */
+struct ip6_in {
+	const uint8_t *src_mac;		/* sender's Ethernet address */
+	const uint8_t *eth_dst;		/* frame's destination address */
+	uint8_t saddr[16], daddr[16];
+	uint8_t proto;			/* upper layer, after extension headers */
+	uint8_t hop_limit;
+	bool local;			/* daddr is ours: one of our unicast
+					 * addresses or a group we are in */
+	struct pkt l3;			/* whole packet, trimmed to its length */
+	struct pkt l4;			/* upper-layer data (after extension
+					 * headers) */
+};
+
+void ip6_from_guest(struct usernat *un, const uint8_t *src_mac,
+		    const uint8_t *eth_dst, struct pkt *c);
+bool ip6_is_ours(const struct usernat *un, const uint8_t *addr);
+bool ip6_neigh_find(const struct usernat *un, const uint8_t *addr,
+		    uint8_t mac[6]);
+int ip6_init(struct usernat *un);
+void ip6_cleanup(struct usernat *un);
+void ip6_tick(struct usernat *un, int64_t now_ms);
+void ndp_guest_seen(struct usernat *un, const uint8_t *mac);
+
+/* IPv6 NAT hooks: traffic the IPv6 modules don't terminate themselves.
+ * ip6_nat_from_guest() gets TCP, UDP (other than DHCPv6) and any other
+ * upper layer for a routable destination or for one of our unicast
+ * addresses; icmp6_echo_nat() gets echo requests to addresses not ours.
+ * Both only count drop_ip6_nat until the NAT modules handle IPv6. */
+void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip);
+void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip);
+
+/* Building IPv6 frames toward guests, in un->obuf */
+#define UN_L4_OFF6	(ETH_HLEN + 40)
+static inline uint8_t *ip6_out_l4(struct usernat *un)
+{
+	return un->obuf + UN_L4_OFF6;
+}
+void ip6_out_send(struct usernat *un, const uint8_t *dst_mac,
+		  const uint8_t *saddr, const uint8_t *daddr, uint8_t proto,
+		  size_t l4len);
+static inline uint8_t *udp6_out_payload(struct usernat *un)
+{
+	return un->obuf + UN_L4_OFF6 + 8;
+}
+void udp6_out_send(struct usernat *un, const uint8_t *dst_mac,
+		   const uint8_t *saddr, uint16_t sport, const uint8_t *daddr,
+		   uint16_t dport, size_t len);
+void icmp6_send_error(struct usernat *un, const struct ip6_in *ip,
+		      uint8_t type, uint8_t code, uint32_t param);
 
 /* NAT modules: set-up, teardown, host-side events, housekeeping.
  * *_init() returns 0 or negative errno; *_cleanup() is safe after a failed

@@ -310,6 +310,7 @@ struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
 	c->fd = -1;
 	c->heap_pos = -1;
 	c->soon_next = -1;
+	c->ooo_head = -1;
 	c->gaddr = gaddr;
 	c->gport = gport;
 	c->daddr = daddr;
@@ -526,6 +527,7 @@ void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
 		close(c->fd);	/* also leaves the epoll set */
 		c->fd = -1;
 	}
+	tcp_ooo_purge(un, c);
 	if (c->flags & TF_HALF_OPEN)
 		un_half_open_release(un, c->gaddr);
 	if (c->flags & TF_CHARGED) {
@@ -661,8 +663,14 @@ static void tcp_sock_ready(struct usernat *un, struct tcp_conn *c,
 	}
 	if (events & (EPOLLRDHUP | EPOLLHUP))
 		c->flags |= TF_HOST_RDHUP;
-	if ((events & EPOLLOUT) && (c->flags & TF_RCV_FULL))
+	if ((events & EPOLLOUT) && (c->flags & TF_RCV_FULL)) {
+		/* room again: first what waits out of order, then tell */
+		if (tcp_ooo_drain(un, c) < 0) {
+			tcp_reset(un, c, false);
+			return;
+		}
 		tcp_window_reopened(un, c);
+	}
 	if (c->state == TCP_ST_ESTABLISHED &&
 	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) &&
 	    tcp_data_to_guest(un, c) < 0)
@@ -690,10 +698,13 @@ void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events)
 }
 
 /**
- * tcp_tick() - Once a second: nothing to do, timers are per connection
+ * tcp_tick() - Once a second: give back an unused out-of-order pool (the
+ * timers are per connection, see tcp_timer_fire())
  */
 void tcp_tick(struct usernat *un, int64_t now_ms)
 {
+	if (un->tcp)
+		tcp_ooo_trim(un->tcp, false);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -747,6 +758,7 @@ int tcp_init(struct usernat *un)
 	memset(t->bucket, 0xff, sizeof(*t->bucket) * t->nbuckets);
 	tcp_random(t->hash_key, sizeof(t->hash_key));
 	tcp_random(t->iss_key, sizeof(t->iss_key));
+	tcp_ooo_init(un);
 	t->peek_off = tcp_probe_peek_off();
 	t->trunc = true;
 	t->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -779,6 +791,7 @@ void tcp_cleanup(struct usernat *un)
 		if (c->state != TCP_ST_FREE && c->fd >= 0)
 			close(c->fd);
 	}
+	tcp_ooo_trim(t, true);
 	for (s = 0; s < t->nchunks; s++)
 		g_free(t->chunk[s]);
 	g_free(t->chunk);

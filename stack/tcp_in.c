@@ -372,18 +372,24 @@ static uint32_t tcp_guest_window(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
- * tcp_dupack() - A duplicate ACK (RFC 5681 2): the third starts fast
- * retransmit and NewReno fast recovery (RFC 6582 3.2), later ones inflate
- * the congestion window.  Return: negative errno if the socket failed
+ * tcp_dupack() - A duplicate ACK (RFC 5681 2)
+ *
+ * The first two let one new segment out each (Limited Transmit, RFC 3042),
+ * so a small window still yields a third; the third starts fast retransmit
+ * and NewReno fast recovery (RFC 6582 3.2); in recovery each one inflates
+ * the congestion window by an MSS.  Return: negative errno if the socket
+ * failed
  */
 static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
 
-	if (++c->dupacks < 3)
-		return 0;
 	if (c->flags & TF_RECOVERY) {
 		c->cwnd += c->mss;
+		tcp_soon(un, c, TF_SEND_DUE);
+		return 0;
+	}
+	if (++c->dupacks < 3) {
 		tcp_soon(un, c, TF_SEND_DUE);
 		return 0;
 	}
@@ -492,8 +498,8 @@ static bool tcp_both_closed(const struct tcp_conn *c)
  * tcp_write_host() - Write the new part of a guest payload to the host
  * socket.  Return: bytes taken (maybe fewer than @len), or negative errno
  */
-static ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
-			      const uint8_t *p, size_t len)
+ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
+		       const uint8_t *p, size_t len)
 {
 	ssize_t n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -519,16 +525,17 @@ static ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
  * tcp_in_data() - Payload and FIN of an acceptable segment (RFC 9293
  * 3.10.7.4, seventh and eighth steps)
  *
- * Only data starting at or before RCV.NXT is taken, trimmed to its new
- * part; a later segment is dropped with an immediate duplicate ACK (the
- * guest retransmits; fast retransmit after three).  ACKs for in-order data
- * wait for the flush unless 16 MSS are unacknowledged.
+ * Data starting at or before RCV.NXT is written, trimmed to its new part,
+ * followed by whatever it lets out of the out-of-order queue; a later
+ * segment goes to that queue (tcp_ooo.c) and gets an immediate duplicate
+ * ACK (three make the guest retransmit what is missing).  ACKs for
+ * in-order data wait for the flush unless 16 MSS are unacknowledged.
  * Return: true if @c was freed
  */
 static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 			const struct tcp_seg *s)
 {
-	bool fin = s->flags & TCP_FIN;
+	bool fin = s->flags & TCP_FIN, ooo = c->ooo_head >= 0;
 	size_t len = s->data.len;
 	uint32_t skip = c->rcv_nxt - s->seq;
 	ssize_t n = 0;
@@ -540,6 +547,8 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 	}
 	if (seq_gt(s->seq, c->rcv_nxt)) {
 		UN_COUNT(un, tcp_ooo);
+		if (len && !(c->flags & TF_RCV_FULL))
+			tcp_ooo_add(un, c, s->seq, s->data.p, len);
 		tcp_send_ack(un, c, false);
 		return false;
 	}
@@ -550,6 +559,8 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 	}
 	if (skip < len) {
 		n = tcp_write_host(un, c, s->data.p + skip, len - skip);
+		if (n >= 0 && (size_t)n == len - skip && ooo)
+			n = tcp_ooo_drain(un, c) < 0 ? -EPIPE : n;
 		if (n < 0) {
 			tcp_reset(un, c, false);
 			return true;
@@ -559,7 +570,7 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 			return false;
 		}
 	}
-	if (fin) {
+	if (fin && c->rcv_nxt == s->seq + len) {
 		/* RFC 9293 3.10.7.4: FIN; our read side stays open */
 		c->rcv_nxt++;
 		c->flags |= TF_GUEST_FIN;
@@ -568,9 +579,9 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 		tcp_timer_update(un, c);
 		return false;
 	}
-	if (c->rcv_nxt - c->rcv_acked >=
-	    TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
-		tcp_send_ack(un, c, true);
+	if (ooo || c->rcv_nxt - c->rcv_acked >=
+		   TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
+		tcp_send_ack(un, c, true);	/* a hole was filled: at once */
 	else
 		tcp_soon(un, c, TF_ACK_DUE);
 	return false;

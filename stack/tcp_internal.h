@@ -65,6 +65,7 @@ enum tcp_state {
 #define TF_PERSIST	0x4000	/* window probing: rto_at is the probe */
 #define TF_CHARGED	0x8000	/* counted in un_flow_charge() */
 #define TF_SRTT		0x10000	/* srtt/rttvar hold a measurement */
+#define TF_WND_FLOOR	0x20000	/* EPOLLOUT said there's room: offer the floor */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
@@ -89,6 +90,8 @@ struct tcp_conn {
 	uint8_t snd_ws;			/* guest's window shift */
 	uint8_t retries;		/* consecutive timeouts */
 	uint8_t dupacks;		/* duplicate ACKs in a row */
+	uint16_t ooo_count;		/* nodes queued out of order */
+	int32_t ooo_head;		/* first of them (tcp_ooo.c), -1: none */
 
 	/* guest -> host */
 	uint32_t rcv_nxt;		/* next byte expected from the guest */
@@ -138,6 +141,9 @@ struct un_tcp {
 	bool peek_off;			/* SO_PEEK_OFF works on TCP */
 	bool trunc;			/* recv(MSG_TRUNC) discards */
 	uint8_t *scratch;		/* 64 KiB, for fallbacks, lazily */
+	uint8_t **ooo_chunk;		/* out-of-order pool (tcp_ooo.c) */
+	uint32_t ooo_nchunks, ooo_cap, ooo_used, ooo_stride;
+	int32_t ooo_free;
 	int64_t last_fd_log;		/* rate limit of EMFILE logs */
 };
 
@@ -187,6 +193,17 @@ int64_t tcp_now(void);
 /* tcp_in.c: segments from guests */
 void tcp_connected(struct usernat *un, struct tcp_conn *c);
 void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err);
+
+ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
+		       const uint8_t *p, size_t len);
+
+/* tcp_ooo.c: out-of-order queue */
+void tcp_ooo_init(struct usernat *un);
+void tcp_ooo_add(struct usernat *un, struct tcp_conn *c, uint32_t seq,
+		 const uint8_t *data, size_t len);
+int tcp_ooo_drain(struct usernat *un, struct tcp_conn *c);
+void tcp_ooo_purge(struct usernat *un, struct tcp_conn *c);
+void tcp_ooo_trim(struct un_tcp *t, bool force);
 
 /* tcp_out.c: segments toward guests, host socket reads */
 void tcp_send_flags(struct usernat *un, struct tcp_conn *c, uint8_t flags);

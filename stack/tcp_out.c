@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
@@ -28,24 +29,51 @@ static uint32_t tcp_our_mss(const struct usernat *un)
 }
 
 /**
- * tcp_rcv_space() - Free space in the host socket's send buffer, bytes
+ * tcp_rcv_space() - Recompute the free space of the host socket's send
+ * buffer, in bytes of data: what the window we advertise may offer
  *
- * Half of SO_SNDBUF (which counts skb overhead, about as much as data for
- * small segments) minus what the socket still holds (SIOCOUTQ).  Two
- * syscalls, so only when the socket was written since the last time.
+ * SO_MEMINFO gives the buffer size and the memory queued in it, skb
+ * overhead included; new data is counted at twice its size, as small
+ * segments cost about that.  One syscall, and only when the socket was
+ * written since the last time (TF_WND_DIRTY).
+ *
+ * Below TCP_WND_MIN_SEGS segments of space we close the window (TF_RCV_FULL)
+ * rather than let the guest send what might be refused, and re-poll the
+ * socket: a socket that is short of space then notes it (SOCK_NOSPACE) and
+ * reports EPOLLOUT when it has room again, which reopens the window
+ * (tcp_window_reopened()).  After that wake-up the floor is offered even
+ * if the estimate is lower, as the kernel says there is room.
  */
-static void tcp_rcv_space(struct tcp_conn *c)
+static void tcp_rcv_space(struct usernat *un, struct tcp_conn *c)
 {
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 }, floor;
+	socklen_t sl = sizeof(mi);
 	int sndbuf = 0, outq = 0;
-	socklen_t sl = sizeof(sndbuf);
 
 	c->flags &= ~TF_WND_DIRTY;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) ||
-	    ioctl(c->fd, SIOCOUTQ, &outq) || sndbuf / 2 <= outq) {
-		c->rcv_space = 0;
+	floor = TCP_WND_MIN_SEGS * tcp_our_mss(un);
+	if (!getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &sl) &&
+	    sl >= (SK_MEMINFO_WMEM_QUEUED + 1) * sizeof(uint32_t)) {
+		c->rcv_space = mi[SK_MEMINFO_SNDBUF] > mi[SK_MEMINFO_WMEM_QUEUED] ?
+			(mi[SK_MEMINFO_SNDBUF] - mi[SK_MEMINFO_WMEM_QUEUED]) / 2 : 0;
+	} else {
+		/* before Linux 4.18-ish: SO_SNDBUF and SIOCOUTQ */
+		sl = sizeof(sndbuf);
+		getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
+		ioctl(c->fd, SIOCOUTQ, &outq);
+		c->rcv_space = sndbuf / 2 > outq ? (uint32_t)(sndbuf / 2 - outq)
+						 : 0;
+	}
+	if (c->rcv_space >= floor) {
+		c->flags &= ~TF_WND_FLOOR;
 		return;
 	}
-	c->rcv_space = (uint32_t)(sndbuf / 2 - outq);
+	if (c->flags & TF_WND_FLOOR) {
+		c->rcv_space = floor;
+		return;
+	}
+	c->flags |= TF_RCV_FULL;
+	tcp_epoll_events(un, c, false, !(c->flags & TF_NO_EPOLLIN));
 }
 
 /**
@@ -55,8 +83,8 @@ static void tcp_rcv_space(struct tcp_conn *c)
  * @syn:	for a SYN-ACK: never scaled (RFC 7323 2.2)
  *
  * Updates the right edge we advertised, which we don't move left while the
- * socket takes data (RFC 9293 3.8.6.2.2: no shrinking); when it refused
- * data the window is closed to zero until EPOLLOUT.
+ * socket takes data (RFC 9293 3.8.6.2.2: no shrinking); when it is full the
+ * window is closed to zero until EPOLLOUT.
  */
 static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
 			      bool update, bool syn)
@@ -64,16 +92,15 @@ static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
 	unsigned int shift = (!syn && (c->flags & TF_WS)) ? TCP_RCV_WS : 0;
 	uint32_t wnd, max = 65535U << shift;
 
+	if (update && (c->flags & TF_WND_DIRTY) && !(c->flags & TF_RCV_FULL))
+		tcp_rcv_space(un, c);
 	if (c->flags & TF_RCV_FULL) {
 		wnd = 0;
 	} else if (!update) {
 		wnd = seq_gt(c->rcv_edge, c->rcv_nxt) ?
 		      c->rcv_edge - c->rcv_nxt : 0;
 	} else {
-		if (c->flags & TF_WND_DIRTY)
-			tcp_rcv_space(c);
-		wnd = tcp_max(c->rcv_space,
-			      TCP_WND_MIN_SEGS * tcp_our_mss(un));
+		wnd = c->rcv_space;
 		if (seq_gt(c->rcv_edge, c->rcv_nxt + wnd))
 			wnd = c->rcv_edge - c->rcv_nxt;
 	}
@@ -428,7 +455,10 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 		return r;
 	for (rounds = 0; rounds < TCP_SEND_ROUNDS; rounds++) {
 		uint32_t flight = c->snd_nxt - c->snd_una;
-		uint32_t wnd = tcp_min(c->snd_wnd, c->cwnd);
+		/* RFC 3042: a segment more for each of two duplicate ACKs */
+		uint32_t lt = (c->flags & TF_RECOVERY) ? 0 :
+			      tcp_min(c->dupacks, 2) * (uint32_t)c->mss;
+		uint32_t wnd = tcp_min(c->snd_wnd, c->cwnd + lt);
 		uint32_t room = wnd > flight ? wnd - flight : 0;
 		ssize_t n;
 
@@ -541,7 +571,7 @@ void tcp_window_reopened(struct usernat *un, struct tcp_conn *c)
 	int i;
 
 	c->flags &= ~TF_RCV_FULL;
-	c->flags |= TF_WND_DIRTY;
+	c->flags |= TF_WND_DIRTY | TF_WND_FLOOR;
 	tcp_send_ack(un, c, true);
 	if (!(c->flags & TF_REFUSED))
 		return;

@@ -37,17 +37,41 @@
  * Limits: every flow is charged with un_flow_charge(); a refused flow, or
  * one whose socket can't be created (EMFILE, ENFILE...), gets an ICMP
  * administratively prohibited (RFC 1812 5.2.7.1) and existing flows go on.
+ *
+ * Inbound flows (port forwards, fwd.c): a datagram from a host client on a
+ * forward's socket reaches udp_inbound(), which finds or makes the flow of
+ * (forward socket, client address and port, guest address and port) in a
+ * third table, by_peer.  The guest sees it come from the gateway address and
+ * a source port chosen so that the flow's key in by_key, (guest, guest port,
+ * gateway, source port), is one no other flow holds: the client's own port
+ * if free, else a free ephemeral one (RFC 6335 range); never 53 or 67, which
+ * the DNS forwarder and DHCP server answer to.  The guest's replies, to the
+ * gateway at that port, find the flow in by_key like any outbound datagram
+ * and go to the client with sendto() on the forward socket.
+ *
+ * That socket belongs to fwd.c: an inbound flow has no socket of its own,
+ * nothing in epoll, and never closes the forward's.  So that a flow never
+ * sends on a descriptor closed and perhaps reused meanwhile, fwd.c calls
+ * udp_fwd_closing() before it closes a UDP forward socket: the flows using
+ * it forget the descriptor (fwd_fd = -1) and leave by_peer, so a new socket
+ * given the same number starts new flows.  Such orphans keep their by_key
+ * entry until they idle out, so a late guest reply is dropped and counted
+ * (drop_udp_fwd_gone) instead of starting an outbound flow to the client's
+ * port; a new inbound flow that wants an orphan's key just takes it.
+ * Inbound flows are charged and expire exactly as outbound ones.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "checksum.h"
+#include "fwd.h"
 #include "stack.h"
 #include "wire/dhcp.h"
 #include "wire/icmp.h"
@@ -68,18 +92,45 @@ struct udp_key {
 	uint16_t dport;
 };
 
+/* An inbound flow as a forward client sees it (by_peer) */
+struct udp_peer_key {
+	uint32_t seed;		/* the table's hash seed, not compared */
+	int fd;			/* forward socket it arrived on (fwd.c's) */
+	uint32_t gaddr;		/* guest, network order */
+	uint16_t gport;		/* guest port, network order */
+	uint16_t family;	/* AF_INET or AF_INET6 */
+	uint16_t port;		/* client's port, network order */
+	uint8_t addr[16];	/* client's address; IPv4: 4 bytes, then 0 */
+};
+
+union udp_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct udp_flow {
-	struct udp_key key;
+	struct udp_key key;	/* inbound: daddr is the gateway, dport ours */
 	GList lru;		/* link in un_udp.lru; data: this flow */
 	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
-	int fd;			/* connected host socket */
-	uint32_t ref;		/* epoll reference (idx of UN_EP_UDP) */
+	bool inbound;		/* made by a port forward (udp_inbound()) */
+	int fd;			/* outbound: connected host socket, owned */
+	uint32_t ref;		/* outbound: epoll reference (UN_EP_UDP) */
+	int fwd_fd;		/* inbound: forward socket, NOT owned; -1 once
+				 * fwd.c closed it (udp_fwd_closing()) */
+	struct udp_peer_key pkey;	/* inbound: key in by_peer */
+	union udp_sockaddr peer;	/* inbound: the host client */
+	socklen_t peer_len;
+	int64_t created_ms;
 	int64_t last_ms;	/* last datagram, either direction */
+	uint64_t bytes_from_guest;	/* payload bytes, for flow listing */
+	uint64_t bytes_to_guest;
 };
 
 struct un_udp {
 	GHashTable *by_key;	/* struct udp_key * -> struct udp_flow * */
 	GHashTable *by_ref;	/* ref -> struct udp_flow * */
+	GHashTable *by_peer;	/* struct udp_peer_key * -> inbound flow */
 	GQueue lru;		/* flows, least recently used first */
 	uint32_t seed;
 	uint32_t next_ref;
@@ -115,6 +166,40 @@ static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
 
 	return x->gaddr == y->gaddr && x->daddr == y->daddr &&
 	       x->gport == y->gport && x->dport == y->dport;
+}
+
+/**
+ * udp_peer_hash() - Hash of an inbound flow key, seeded (clients choose
+ * their addresses and ports)
+ * Return: hash value for GHashTable
+ */
+static guint udp_peer_hash(gconstpointer p)
+{
+	const struct udp_peer_key *k = p;
+	uint64_t h = k->seed, a[2];
+
+	memcpy(a, k->addr, sizeof(a));
+	h ^= (uint64_t)(uint32_t)k->fd << 32 | k->gaddr;
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= (uint64_t)k->gport << 32 | (uint64_t)k->family << 16 | k->port;
+	h *= 0xc2b2ae3d27d4eb4fULL;
+	h ^= a[0];
+	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= a[1];
+	h *= 0xc2b2ae3d27d4eb4fULL;
+	h ^= h >> 29;
+	h *= 0x165667b19e3779f9ULL;
+	return (guint)(h ^ (h >> 32));
+}
+
+/** udp_peer_equal() - Same inbound flow?  The seed is not compared */
+static gboolean udp_peer_equal(gconstpointer a, gconstpointer b)
+{
+	const struct udp_peer_key *x = a, *y = b;
+
+	return x->fd == y->fd && x->gaddr == y->gaddr &&
+	       x->gport == y->gport && x->family == y->family &&
+	       x->port == y->port && !memcmp(x->addr, y->addr, 16);
 }
 
 /**
@@ -171,16 +256,25 @@ static void udp_flow_debug(const struct usernat *un, const struct udp_flow *f,
 
 /**
  * udp_flow_free() - End a flow: close its socket, release its charge
+ *
+ * An inbound flow closes nothing (the forward socket is fwd.c's); it may
+ * have left by_peer already (orphan), and a newer flow may hold the same
+ * peer key there, so it removes only its own entry.
  */
 static void udp_flow_free(struct usernat *un, struct udp_flow *f)
 {
 	struct un_udp *u = un->udp;
 
 	g_hash_table_remove(u->by_key, &f->key);
-	g_hash_table_remove(u->by_ref, GUINT_TO_POINTER(f->ref));
 	g_queue_unlink(&u->lru, &f->lru);
-	un_epoll_del(un, f->fd);
-	close(f->fd);
+	if (f->inbound) {
+		if (g_hash_table_lookup(u->by_peer, &f->pkey) == f)
+			g_hash_table_remove(u->by_peer, &f->pkey);
+	} else {
+		g_hash_table_remove(u->by_ref, GUINT_TO_POINTER(f->ref));
+		un_epoll_del(un, f->fd);
+		close(f->fd);
+	}
 	un_flow_release(un, f->key.gaddr);
 	g_free(f);
 }
@@ -234,6 +328,10 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
 	struct udp_flow *f;
 	int fd, code;
 
+	/* Egress policy (policy.c), once per new flow: refused with ICMP
+	 * administratively prohibited, counted in drop_policy */
+	if (policy_refuse(un, ip, ntohs(k->dport)))
+		return NULL;
 	if (un_flow_charge(un, k->gaddr, "UDP flow")) {
 		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
 		return NULL;
@@ -251,7 +349,9 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
 	f = g_new0(struct udp_flow, 1);
 	f->key = *k;
 	f->fd = fd;
+	f->fwd_fd = -1;
 	f->lru.data = f;
+	f->created_ms = un_now_ms();
 	do {
 		f->ref = u->next_ref++;
 	} while (g_hash_table_contains(u->by_ref, GUINT_TO_POINTER(f->ref)));
@@ -275,15 +375,16 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
  * udp_nat() - Send a guest datagram out through its flow's host socket
  * @uh:		the guest's UDP header (validated)
  * @payload:	its payload, untrusted bytes (not kept)
+ * @f:		the outbound flow it belongs to, NULL if none exists yet
  */
 static void udp_nat(struct usernat *un, const struct ip4_in *ip,
-		    const struct udp_hdr *uh, const struct pkt *payload)
+		    const struct udp_hdr *uh, const struct pkt *payload,
+		    struct udp_flow *f)
 {
 	struct un_udp *u = un->udp;
 	struct udp_key k = { .seed = u->seed, .gaddr = ip->saddr,
 			     .daddr = ip->daddr, .gport = uh->source,
 			     .dport = uh->dest };
-	struct udp_flow *f;
 	ssize_t n;
 	int code;
 
@@ -291,7 +392,6 @@ static void udp_nat(struct usernat *un, const struct ip4_in *ip,
 		UN_COUNT(un, drop_udp_dst);
 		return;
 	}
-	f = g_hash_table_lookup(u->by_key, &k);
 	if (!f && !(f = udp_flow_new(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
@@ -305,6 +405,7 @@ static void udp_nat(struct usernat *un, const struct ip4_in *ip,
 		n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
 	if (n >= 0) {
 		UN_COUNT(un, udp_out);
+		f->bytes_from_guest += payload->len;
 		return;
 	}
 	UN_COUNT(un, drop_udp_send);
@@ -384,6 +485,7 @@ static void udp_flow_recv(struct usernat *un, struct udp_flow *f)
 			}
 			memcpy(udp4_out_payload(un), u->iov[i].iov_base, len);
 			UN_COUNT(un, udp_in);
+			f->bytes_to_guest += len;
 			udp4_out_send(un, f->mac, f->key.daddr, f->key.dport,
 				      f->key.gaddr, f->key.gport, len);
 		}
@@ -456,6 +558,7 @@ int udp_init(struct usernat *un)
 	un->udp = u;
 	u->by_key = g_hash_table_new(udp_key_hash, udp_key_equal);
 	u->by_ref = g_hash_table_new(g_direct_hash, g_direct_equal);
+	u->by_peer = g_hash_table_new(udp_peer_hash, udp_peer_equal);
 	g_queue_init(&u->lru);
 	u->seed = g_random_int();
 	u->next_ref = g_random_int();
@@ -485,9 +588,310 @@ void udp_cleanup(struct usernat *un)
 		udp_flow_free(un, f);
 	g_hash_table_destroy(u->by_key);
 	g_hash_table_destroy(u->by_ref);
+	g_hash_table_destroy(u->by_peer);
 	g_free(u->bufs);
 	g_free(u);
 	un->udp = NULL;
+}
+
+/*
+ * Inbound flows: port forwards (see the theory above)
+ */
+
+#define UDP_EPHEMERAL_FIRST	49152	/* RFC 6335 6: dynamic ports */
+#define UDP_EPHEMERAL_COUNT	16384
+
+/**
+ * udp_flow_find() - The flow a validated guest datagram belongs to
+ * Return: flow, outbound or inbound, or NULL if there is none yet
+ */
+static struct udp_flow *udp_flow_find(struct usernat *un,
+				      const struct ip4_in *ip,
+				      const struct udp_hdr *uh)
+{
+	struct udp_key k = { .seed = un->udp->seed, .gaddr = ip->saddr,
+			     .daddr = ip->daddr, .gport = uh->source,
+			     .dport = uh->dest };
+
+	return g_hash_table_lookup(un->udp->by_key, &k);
+}
+
+/**
+ * udp_inbound_reply() - A guest's datagram on inbound flow @f: to its client
+ * @payload:	the datagram's payload, untrusted bytes (not kept)
+ *
+ * Sent with sendto() on the forward socket, which fwd.c owns; if the
+ * forward was removed meanwhile the flow has no socket and the datagram is
+ * dropped, and the flow is not refreshed: it idles out.
+ */
+static void udp_inbound_reply(struct usernat *un, struct udp_flow *f,
+			      const struct ip4_in *ip,
+			      const struct pkt *payload)
+{
+	if (f->fwd_fd < 0) {
+		UN_COUNT(un, drop_udp_fwd_gone);
+		return;
+	}
+	memcpy(f->mac, ip->src_mac, ETH_ALEN);
+	udp_flow_touch(un->udp, f, un_now_ms());
+	if (sendto(f->fwd_fd, payload->p, payload->len, MSG_DONTWAIT,
+		   &f->peer.sa, f->peer_len) < 0) {
+		UN_COUNT(un, drop_udp_send);
+		return;
+	}
+	f->bytes_from_guest += payload->len;
+	UN_COUNT(un, udp_inbound_replies);
+}
+
+/**
+ * udp_peer_key_make() - The by_peer key of a forward client's datagram
+ * @peer, @peer_len:	the client's address, from recvfrom()
+ * @k:			output
+ *
+ * Return: 0, or -EAFNOSUPPORT for an address that is not IPv4 or IPv6
+ */
+static int udp_peer_key_make(const struct un_udp *u, int fd,
+			     const struct sockaddr_storage *peer,
+			     socklen_t peer_len, uint32_t gaddr, uint16_t gport,
+			     struct udp_peer_key *k)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)peer;
+
+	memset(k, 0, sizeof(*k));
+	k->seed = u->seed;
+	k->fd = fd;
+	k->gaddr = gaddr;
+	k->gport = gport;
+	k->family = peer->ss_family;
+	if (peer->ss_family == AF_INET && peer_len >= sizeof(*a4)) {
+		k->port = a4->sin_port;
+		memcpy(k->addr, &a4->sin_addr, 4);
+	} else if (peer->ss_family == AF_INET6 && peer_len >= sizeof(*a6)) {
+		k->port = a6->sin6_port;
+		memcpy(k->addr, &a6->sin6_addr, 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return 0;
+}
+
+/**
+ * udp_inbound_key_free() - May an inbound flow take the by_key key @k?
+ *
+ * Yes if no flow holds it, or only an orphan (its forward is gone), which
+ * then ends now.  Ports the gateway serves itself are never free: a guest's
+ * reply to them would go to that service instead.
+ *
+ * Return: true if @k is free now
+ */
+static bool udp_inbound_key_free(struct usernat *un, const struct udp_key *k)
+{
+	struct udp_flow *f;
+
+	if (!k->dport || k->dport == htons(53) ||
+	    k->dport == htons(DHCP_SERVER_PORT))
+		return false;
+	f = g_hash_table_lookup(un->udp->by_key, k);
+	if (!f)
+		return true;
+	if (!f->inbound || f->fwd_fd >= 0)
+		return false;
+	udp_flow_debug(un, f, "orphan replaced");
+	udp_flow_free(un, f);
+	return true;
+}
+
+/**
+ * udp_inbound_sport() - Pick the gateway-side source port of a new inbound
+ * flow: the client's own port if free (see udp_inbound_key_free()), else
+ * the first free one of the ephemeral range from a random start
+ * @k:		the flow's key, daddr set; dport set on success
+ *
+ * Return: 0, or -EADDRINUSE if every candidate is taken
+ */
+static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
+			     uint16_t client_port)
+{
+	uint32_t start = g_random_int() % UDP_EPHEMERAL_COUNT, i;
+
+	k->dport = client_port;
+	if (udp_inbound_key_free(un, k))
+		return 0;
+	for (i = 0; i < UDP_EPHEMERAL_COUNT; i++) {
+		k->dport = htons((uint16_t)(UDP_EPHEMERAL_FIRST +
+					    (start + i) % UDP_EPHEMERAL_COUNT));
+		if (udp_inbound_key_free(un, k))
+			return 0;
+	}
+	return -EADDRINUSE;
+}
+
+/**
+ * udp_inbound_new() - Create the inbound flow for client key @pk
+ * @peer, @peer_len:	the client's address, copied
+ *
+ * Return: new flow (owned by the tables), or NULL (counted) if the guest is
+ * over its flow limit or no source port is free
+ */
+static struct udp_flow *udp_inbound_new(struct usernat *un,
+					const struct udp_peer_key *pk,
+					const struct sockaddr_storage *peer,
+					socklen_t peer_len)
+{
+	struct un_udp *u = un->udp;
+	struct udp_key k = { .seed = u->seed, .gaddr = pk->gaddr,
+			     .daddr = un->cfg.gw, .gport = pk->gport };
+	struct udp_flow *f;
+
+	if (udp_inbound_sport(un, &k, pk->port)) {
+		UN_COUNT(un, drop_udp_inbound);
+		return NULL;
+	}
+	if (un_flow_charge(un, pk->gaddr, "UDP inbound flow"))
+		return NULL;
+	f = g_new0(struct udp_flow, 1);
+	f->key = k;
+	f->inbound = true;
+	f->fd = -1;
+	f->fwd_fd = pk->fd;
+	f->pkey = *pk;
+	memcpy(&f->peer, peer, MIN((size_t)peer_len, sizeof(f->peer)));
+	f->peer_len = MIN(peer_len, (socklen_t)sizeof(f->peer));
+	f->lru.data = f;
+	f->created_ms = un_now_ms();
+	g_hash_table_insert(u->by_key, &f->key, f);
+	g_hash_table_insert(u->by_peer, &f->pkey, f);
+	g_queue_push_tail_link(&u->lru, &f->lru);
+	UN_COUNT(un, udp_inbound_flows);
+	udp_flow_debug(un, f, "new, inbound");
+	return f;
+}
+
+/**
+ * udp_inbound() - A forward client's datagram: relay it to the guest
+ * @fd:		the forward socket it arrived on; fwd.c keeps owning it, and
+ *		calls udp_fwd_closing() before closing it
+ * @peer, @peer_len:	the client
+ * @guest_ip, @guest_port:	where it goes, network order
+ * @guest_mac:	the guest's Ethernet address
+ * @data, @len:	the datagram (not kept)
+ *
+ * The guest sees it from the gateway address and the flow's port; see the
+ * theory above.  Datagrams too big for the guest MTU are dropped, counted.
+ */
+void udp_inbound(struct usernat *un, int fd,
+		 const struct sockaddr_storage *peer, socklen_t peer_len,
+		 uint32_t guest_ip, uint16_t guest_port,
+		 const uint8_t *guest_mac, const uint8_t *data, size_t len)
+{
+	struct un_udp *u = un->udp;
+	struct udp_peer_key pk;
+	struct udp_flow *f;
+
+	if (!u)
+		return;
+	if (len > u->bufsize) {
+		UN_COUNT(un, drop_udp_toobig);
+		return;
+	}
+	if (udp_peer_key_make(u, fd, peer, peer_len, guest_ip, guest_port,
+			      &pk)) {
+		UN_COUNT(un, drop_udp_inbound);
+		return;
+	}
+	f = g_hash_table_lookup(u->by_peer, &pk);
+	if (!f && !(f = udp_inbound_new(un, &pk, peer, peer_len)))
+		return;
+	memcpy(f->mac, guest_mac, ETH_ALEN);
+	udp_flow_touch(u, f, un_now_ms());
+	memcpy(udp4_out_payload(un), data, len);
+	f->bytes_to_guest += len;
+	UN_COUNT(un, udp_inbound);
+	udp4_out_send(un, f->mac, f->key.daddr, f->key.dport, f->key.gaddr,
+		      f->key.gport, len);
+}
+
+/**
+ * udp_fwd_closing() - fwd.c is about to close UDP forward socket @fd
+ *
+ * Inbound flows using it forget it and leave by_peer (a socket given the
+ * same number later starts flows of its own); they stay in by_key until
+ * they idle out, so late guest replies are dropped and counted.  Walks all
+ * flows: forwards are removed rarely, by the control plane.
+ */
+void udp_fwd_closing(struct usernat *un, int fd)
+{
+	struct un_udp *u = un->udp;
+	struct udp_flow *f;
+	GList *l;
+
+	if (!u || fd < 0)
+		return;
+	for (l = u->lru.head; l; l = l->next) {
+		f = l->data;
+		if (!f->inbound || f->fwd_fd != fd)
+			continue;
+		if (g_hash_table_lookup(u->by_peer, &f->pkey) == f)
+			g_hash_table_remove(u->by_peer, &f->pkey);
+		f->fwd_fd = -1;
+		udp_flow_debug(un, f, "forward removed");
+	}
+}
+
+/**
+ * udp_flow_host() - The host side of flow @f as "ADDR:PORT" for listings:
+ * an inbound flow's client, or where an outbound flow's socket sends
+ */
+static void udp_flow_host(const struct usernat *un, const struct udp_flow *f,
+			  char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct in_addr h;
+
+	if (!f->inbound) {
+		h.s_addr = un_host_addr(un, f->key.daddr);
+		inet_ntop(AF_INET, &h, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(f->key.dport));
+	} else if (f->peer.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &f->peer.in6.sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(f->peer.in6.sin6_port));
+	} else {
+		inet_ntop(AF_INET, &f->peer.in.sin_addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(f->peer.in.sin_port));
+	}
+}
+
+/**
+ * udp_flows_foreach() - Report each UDP flow to @fn (control plane)
+ *
+ * State is "active", or "forward-gone" for an inbound flow whose forward
+ * was removed; bytes are payload bytes.
+ */
+void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
+{
+	int64_t now = un_now_ms();
+	struct usernat_flow uf;
+	const struct udp_flow *f;
+	GList *l;
+
+	if (!un->udp)
+		return;
+	for (l = un->udp->lru.head; l; l = l->next) {
+		f = l->data;
+		memset(&uf, 0, sizeof(uf));
+		uf.proto = "udp";
+		uf.state = f->inbound && f->fwd_fd < 0 ? "forward-gone" :
+							 "active";
+		uf.inbound = f->inbound;
+		uf.guest_addr = f->key.gaddr;
+		uf.guest_port = ntohs(f->key.gport);
+		udp_flow_host(un, f, uf.host, sizeof(uf.host));
+		uf.bytes_from_guest = f->bytes_from_guest;
+		uf.bytes_to_guest = f->bytes_to_guest;
+		uf.age_ms = (uint64_t)MAX(now - f->created_ms, 0);
+		fn(opaque, &uf);
+	}
 }
 
 /**
@@ -496,6 +900,7 @@ void udp_cleanup(struct usernat *un)
 void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 {
 	const struct udp_hdr *uh = pkt_at(&ip->l4, 0, UDP_HLEN);
+	struct udp_flow *f;
 	struct pkt payload;
 	size_t ulen;
 
@@ -534,6 +939,12 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		dns_from_guest(un, ip, uh->source, &payload);
 		return;
 	}
+	f = udp_flow_find(un, ip, uh);
+	if (f && f->inbound) {
+		/* a reply to a forward client, whatever the loopback mapping */
+		udp_inbound_reply(un, f, ip, &payload);
+		return;
+	}
 	/* Our addresses have no other services; the gateway's are the
 	 * host's loopback ones when mapped (then un_host_addr() differs) */
 	if (un_is_ours(un, ip->daddr) &&
@@ -542,7 +953,7 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_PORT);
 		return;
 	}
-	udp_nat(un, ip, uh, &payload);
+	udp_nat(un, ip, uh, &payload, f);
 }
 
 /**

@@ -102,7 +102,8 @@ static void fuzz_ring(const uint8_t *data, size_t size)
 			if (r == 1) {
 				if (f.data && f.len > sizeof(gather))
 					abort();
-				if (f.data)	/* read it all, as the stack */
+				/* read it all, as the stack would */
+				if (f.data)
 					memcpy(frame, f.data, f.len);
 				vq_push(&q, f.head, 0);
 			}

@@ -11,11 +11,32 @@
 need_cmd python3 md5sum
 guest_prepare
 
+# descendants PID: every process below PID
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# qemu_below PID: the QEMU that a background guest_run PID started
+qemu_below() {
+	local p
+	for p in $(descendants "$1"); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = qemu-system-x86 ] &&
+			echo "$p"
+	done
+}
+
 TMP=$(mktemp -d)
 BG=()
 cleanup() {
 	local p
-	for p in "${UN_PIDS[@]}" "${BG[@]}"; do
+	for p in "${BG[@]}"; do
+		kill $(qemu_below "$p") "$p" 2>/dev/null
+	done
+	for p in "${UN_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -70,7 +91,7 @@ fi
 
 # 3. QEMU killed with -9 mid-run; then a new QEMU on the same usernat
 MEM1="-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem"
-guest_script "$TMP/wait.sh" "$GUEST_LEASE_PING" 'echo "GUEST: waiting"' 'sleep 600'
+guest_script "$TMP/wait.sh" "$GUEST_LEASE_PING" 'echo "GUEST: waiting"' 'sleep 100'
 n_disc=$(grep -c "QEMU disconnected" "$LOG")
 # shellcheck disable=SC2086
 guest_run "$TMP/serial3.log" "$TMP/wait.sh" --timeout 120 -- $MEM1 $VU $NIC \
@@ -81,11 +102,7 @@ for _ in $(seq 600); do
 	grep -q "GUEST: waiting" "$TMP/serial3.log" 2>/dev/null && break
 	sleep 0.1
 done
-qemu=
-for t in $(pgrep -P "$RG"); do
-	qemu=$(pgrep -P "$t" -x qemu-system-x86)
-	[ -n "$qemu" ] || qemu=$(pgrep -P "$t")
-done
+qemu=$(qemu_below "$RG")
 if grep -q "GUEST: ping gw ok" "$TMP/serial3.log" && [ -n "$qemu" ]; then
 	kill -9 "$qemu"
 	wait "$RG" 2>/dev/null

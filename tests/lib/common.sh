@@ -16,11 +16,25 @@ export TOP_SRCDIR TOP_BUILDDIR USERNAT
 # usernat_start LOG ARGS...: start usernat in the background, register it for
 # cleanup (needs netns.sh's ns_bg_pid_add, or UN_PIDS otherwise), and leave
 # its pid in UN_PID.
+# Started as root, usernat refuses to serve guests unless told to switch user
+# (--runas) or to stay root (--allow-root): as root, --allow-root is added
+# unless ARGS have --runas or the test set UN_NO_ALLOW_ROOT=1.  The sandbox
+# (seccomp) stays on; UN_EXTRA_ARGS (e.g. "--sandbox-log") is appended to
+# every start, for debugging.
 UN_PIDS=()
 usernat_start() {
-	local log=$1
+	local log=$1 a
+	local -a extra=()
 	shift
-	"$USERNAT" "$@" >"$log" 2>&1 &
+	if [ "$(id -u)" -eq 0 ] && [ -z "${UN_NO_ALLOW_ROOT:-}" ]; then
+		extra=(--allow-root)
+		for a in "$@"; do
+			case "$a" in --runas | --runas=* | -u) extra=() ;; esac
+		done
+	fi
+	# shellcheck disable=SC2206
+	extra+=(${UN_EXTRA_ARGS:-})
+	"$USERNAT" "$@" "${extra[@]+"${extra[@]}"}" >"$log" 2>&1 &
 	UN_PID=$!
 	if declare -F ns_bg_pid_add >/dev/null; then
 		ns_bg_pid_add "$UN_PID"

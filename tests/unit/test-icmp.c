@@ -141,6 +141,34 @@ static struct usernat *icmp_instance(struct capture *cap, const char *range)
 	return test_instance(cap, NULL);
 }
 
+/* Flows as usernat_flows_foreach() reports them */
+static void flow_collect(void *opaque, const struct usernat_flow *f)
+{
+	if (!strcmp(f->proto, "icmp"))
+		g_array_append_val((GArray *)opaque, *f);
+}
+
+/* The listing shows one echo flow: the guest's identifier as its port, the
+ * address pinged, ICMP bytes each way */
+static void check_listing(struct usernat *un, uint16_t id, uint64_t bytes)
+{
+	GArray *fl = g_array_new(FALSE, FALSE, sizeof(struct usernat_flow));
+	const struct usernat_flow *f;
+
+	usernat_flows_foreach(un, flow_collect, fl);
+	g_assert_cmpuint(fl->len, ==, 1);
+	f = &g_array_index(fl, struct usernat_flow, 0);
+	g_assert_cmpstr(f->state, ==, "active");
+	g_assert_cmpint(f->inbound, ==, 0);
+	g_assert_cmphex(f->guest_addr, ==, ip("10.0.2.15"));
+	g_assert_cmpuint(f->guest_port, ==, ntohs(id));
+	g_assert_true(g_str_has_prefix(f->host, TEST_ADDR ":"));
+	g_assert_cmpuint(f->bytes_from_guest, ==, bytes);
+	g_assert_cmpuint(f->bytes_to_guest, ==, bytes);
+	g_assert_cmpuint(f->age_ms, <, 10000);
+	g_array_unref(fl);
+}
+
 /* One guest pings the host's address; the reply carries its identifier */
 static void echo(const char *range)
 {
@@ -166,6 +194,7 @@ static void echo(const char *range)
 	g_assert_cmpuint(usernat_stat(un, "icmp_flows"), ==, 1);
 	g_assert_cmpuint(usernat_stat(un, "icmp_echo_out"), ==, 3);
 	g_assert_cmpuint(usernat_stat(un, "icmp_echo_in"), ==, 3);
+	check_listing(un, id, 3 * (8 + 56));
 	usernat_free(un);
 	g_ptr_array_unref(cap.frames);
 }

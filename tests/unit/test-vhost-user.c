@@ -296,7 +296,7 @@ static void test_translate(void)
 	g_assert_true(vq_mem_gpa(&m, 0x1000, 16, &got) == buf);
 	g_assert_cmpuint(got, ==, 16);
 	g_assert_true(vq_mem_gpa(&m, 0x1070, 64, &got) == buf + 0x70);
-	g_assert_cmpuint(got, ==, 16);		/* up to the region's end */
+	g_assert_cmpuint(got, ==, 16);	/* up to the region's end */
 	g_assert_true(vq_mem_gpa(&m, 0x1080, 64, &got) == buf + 128);
 	g_assert_null(vq_mem_gpa(&m, 0xfff, 1, &got));
 	g_assert_null(vq_mem_gpa(&m, 0x1100, 1, &got));
@@ -318,13 +318,13 @@ static void test_map(void)
 	const char *why;
 
 	fake_init(&f, QSIZE);
-	f.q.used_uva = UVA_BASE + MEM_SIZE - 8;		/* runs off the end */
+	f.q.used_uva = UVA_BASE + MEM_SIZE - 8;	/* runs off the end */
 	g_assert_cmpint(vq_map(&f.q, &f.m, &why), ==, -EINVAL);
 	g_assert_null(f.q.desc);
 	f.q.used_uva = UVA_BASE + USED_OFF + 2;		/* misaligned */
 	g_assert_cmpint(vq_map(&f.q, &f.m, &why), ==, -EINVAL);
 	f.q.used_uva = UVA_BASE + USED_OFF;
-	f.q.desc_uva = UVA_BASE - 16;			/* before the region */
+	f.q.desc_uva = UVA_BASE - 16;		/* before the region */
 	g_assert_cmpint(vq_map(&f.q, &f.m, &why), ==, -EINVAL);
 	f.q.desc_uva = UVA_BASE;
 	f.q.size = 0;
@@ -704,7 +704,8 @@ static void test_rx_mergeable(void)
 	g_assert_cmpuint(used_len(&f, 0), ==, 400);
 	g_assert_cmpuint(used_len(&f, 1), ==, 400);
 	g_assert_cmpuint(used_len(&f, 2), ==, 212);
-	g_assert_cmpuint(get16(&f, BUF_OFF + 10), ==, 3);	/* num_buffers */
+	/* num_buffers */
+	g_assert_cmpuint(get16(&f, BUF_OFF + 10), ==, 3);
 	g_assert_cmpmem(f.buf + BUF_OFF + 12, 388, frame, 388);
 	g_assert_cmpmem(f.buf + BUF_OFF + 0x1000, 400, frame + 388, 400);
 	g_assert_cmpmem(f.buf + BUF_OFF + 0x2000, 212, frame + 788, 212);
@@ -922,7 +923,8 @@ static void fe_expect_closed(struct session *s)
 
 #define S_MEM		(256 * 1024)
 #define S_GPA		0x40000000ull
-#define S_RING(q)	(0x1000 + 0x4000 * (q))	/* desc, +0x1000 avail, +0x2000 used */
+/* queue q: descriptors here, available ring +0x1000, used ring +0x2000 */
+#define S_RING(q)	(0x1000 + 0x4000 * (q))
 #define S_BUF		0x20000
 
 static void session_start(struct session *s)
@@ -977,11 +979,21 @@ static void session_end(struct session *s)
 	g_log_set_default_handler(g_log_default_handler, NULL);
 }
 
+/* SET_MEM_TABLE of the one memfd, with REPLY_ACK */
+static void fe_mem_table(struct session *s)
+{
+	uint64_t uva = (uint64_t)(uintptr_t)s->mem;
+	struct vu_mem_table t = { 1, 0, { { S_GPA, S_MEM, uva, 0 } } };
+
+	fe_send(s, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY, &t,
+		VU_MEM_TABLE_HDR + 32, &s->memfd, 1);
+	g_assert_cmpuint(fe_reply(s, VHOST_USER_SET_MEM_TABLE), ==, 0);
+}
+
 /* The handshake QEMU does: features, memory, both rings */
 static void session_handshake(struct session *s)
 {
 	uint64_t uva = (uint64_t)(uintptr_t)s->mem;
-	struct vu_mem_table t = { 1, 0, { { S_GPA, S_MEM, uva, 0 } } };
 	struct vu_addr a;
 	uint64_t f;
 	int q;
@@ -995,10 +1007,7 @@ static void session_handshake(struct session *s)
 	fe_u64(s, VHOST_USER_SET_PROTOCOL_FEATURES, VU_PROTOCOL_FEATURES, -1);
 	fe_send(s, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
 	fe_u64(s, VHOST_USER_SET_FEATURES, f, -1);
-	/* REPLY_ACK on the memory table */
-	fe_send(s, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY, &t,
-		VU_MEM_TABLE_HDR + 32, &s->memfd, 1);
-	g_assert_cmpuint(fe_reply(s, VHOST_USER_SET_MEM_TABLE), ==, 0);
+	fe_mem_table(s);
 	for (q = 0; q < 2; q++) {
 		fe_state(s, VHOST_USER_SET_VRING_NUM, q, 16);
 		fe_state(s, VHOST_USER_SET_VRING_BASE, q, 0);
@@ -1051,9 +1060,24 @@ static unsigned int count_lines(const char *s)
 	return n;
 }
 
+/* Descriptors open in this process */
+static unsigned int count_fds(void)
+{
+	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
+	unsigned int n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
 static void test_session(void)
 {
+	unsigned int fds = count_fds();
 	struct session s;
+	char *maps;
 	uint8_t frame[60];
 	GBytes *b;
 	unsigned int i;
@@ -1095,9 +1119,19 @@ static void test_session(void)
 			sizeof(frame));
 	g_assert_true(eventfd_fired(s.call[VU_RXQ]));
 
+	/* a new memory table while the rings run (memory hot-plug): the
+	 * rings are found in it again and TX goes on */
+	fe_mem_table(&s);
+	s_put16(&s, S_RING(VU_TXQ) + 0x1000 + 6, 0);
+	s_put16(&s, S_RING(VU_TXQ) + 0x1000 + 2, 2);
+	eventfd_write(s.kick[VU_TXQ], 1);
+	pump(&s, 30);
+	g_assert_cmpuint(s.got->len, ==, 2);
+	g_assert_cmpuint(s_get16(&s, S_RING(VU_TXQ) + 0x2000 + 2), ==, 2);
+
 	/* GET_VRING_BASE stops the ring and says where it is */
 	fe_state(&s, VHOST_USER_GET_VRING_BASE, VU_TXQ, 0);
-	g_assert_cmpuint(fe_reply(&s, VHOST_USER_GET_VRING_BASE), ==, 1);
+	g_assert_cmpuint(fe_reply(&s, VHOST_USER_GET_VRING_BASE), ==, 2);
 
 	/* a hostile message closes the connection, with one log line */
 	fe_state(&s, VHOST_USER_SET_VRING_NUM, VU_RXQ, 1000);
@@ -1110,6 +1144,12 @@ static void test_session(void)
 	g_string_truncate(log_warnings, 0);
 	session_handshake(&s);
 	session_end(&s);
+	/* nothing left open or mapped: eventfds, sockets, guest memory */
+	g_assert_cmpuint(count_fds(), ==, fds);
+	g_assert_true(g_file_get_contents("/proc/self/maps", &maps, NULL,
+					  NULL));
+	g_assert_null(strstr(maps, "memfd:guest"));
+	g_free(maps);
 }
 
 /* A broken ring found while draining TX closes the connection */
@@ -1132,6 +1172,7 @@ static void test_session_broken_ring(void)
 /* Messages that must close the connection before touching anything */
 static void test_session_hostile_messages(void)
 {
+	unsigned int nfd = count_fds();
 	struct session s;
 	uint64_t uva;
 	struct vu_mem_table t;
@@ -1193,6 +1234,7 @@ static void test_session_hostile_messages(void)
 		g_assert_nonnull(strstr(log_warnings->str, "refusing"));
 	}
 	session_end(&s);
+	g_assert_cmpuint(count_fds(), ==, nfd);
 }
 
 int main(int argc, char **argv)
