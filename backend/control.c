@@ -31,6 +31,7 @@
 
 #include "backend/control.h"
 #include "backend/json.h"
+#include "backend/unixsock.h"
 
 #define CTL_MAX_LINE	4096
 #define CTL_MAX_OUT	(16 << 20)
@@ -412,53 +413,25 @@ static void listener_ready(struct loop_watch *w, uint32_t events)
 struct control *control_open(struct loop *l, const char *path,
 			     const struct control_ctx *ctx, char **err)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct control *c;
-	mode_t old;
 	int fd;
 
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		*err = g_strdup_printf("control socket path too long: %s", path);
+	if ((fd = unix_listen(path, 0600, 8, err)) < 0)
 		return NULL;
-	}
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (!connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		*err = g_strdup_printf("control socket %s is in use by another "
-				       "usernat", path);
-		return NULL;
-	}
-	if (errno == ECONNREFUSED)
-		unlink(path);
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	old = umask(0177);	/* the socket is created mode 0600 */
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
-		umask(old);
-		goto fail;
-	}
-	umask(old);
-	if (listen(fd, 8))
-		goto fail;
 	c = g_new0(struct control, 1);
 	c->loop = l;
 	c->path = g_strdup(path);
 	c->ctx = *ctx;
 	if (loop_add(l, &c->lw, fd, EPOLLIN, listener_ready)) {
+		*err = g_strdup_printf("cannot watch control socket %s: %s",
+				       path, strerror(errno));
+		close(fd);
+		unlink(path);
 		g_free(c->path);
 		g_free(c);
-		goto fail;
+		return NULL;
 	}
 	return c;
-fail:
-	*err = g_strdup_printf("cannot listen on control socket %s: %s", path,
-			       strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return NULL;
 }
 
 void control_close(struct control *c)

@@ -35,6 +35,7 @@
 #include <glib.h>
 
 #include "backend/transport.h"
+#include "backend/unixsock.h"
 
 #define STREAM_MAX_CONNS	16
 #define STREAM_RXBUF		(256 * 1024)
@@ -336,46 +337,6 @@ static void stream_t_free(struct transport *t)
 	g_free(st);
 }
 
-/**
- * stream_listen() - Bind a listening unix socket at @path
- *
- * A socket file left by a previous run is replaced only if nobody answers on
- * it; a live one is an error, so two daemons never share a path.
- * Return: descriptor, or negative errno with *@err set
- */
-static int stream_listen(const char *path, char **err)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		*err = g_strdup_printf("socket path too long: %s", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-		close(fd);
-		*err = g_strdup_printf("%s is in use by another process", path);
-		return -EADDRINUSE;
-	}
-	if (errno == ECONNREFUSED)
-		unlink(path);	/* stale socket of a dead process */
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(fd, 16))
-		goto fail;
-	return fd;
-fail:
-	*err = g_strdup_printf("cannot listen on %s: %s", path,
-			       strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
 
 /**
  * stream_transport_open() - Listen for QEMU -netdev stream at @path
@@ -393,7 +354,7 @@ struct transport *stream_transport_open(struct loop *l, const char *path,
 	st->max_frame = max_frame;
 	st->t.send = stream_t_send;
 	st->t.free = stream_t_free;
-	fd = stream_listen(path, err);
+	fd = unix_listen(path, 0, 16, err);
 	if (fd < 0 || loop_add(l, &st->lw, fd, EPOLLIN, listener_ready)) {
 		if (fd >= 0)
 			close(fd);

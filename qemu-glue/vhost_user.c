@@ -71,6 +71,7 @@
 #include <glib.h>
 
 #include "backend/transport.h"
+#include "backend/unixsock.h"
 #include "qemu-glue/vhost_user.h"
 #include "qemu-glue/virtq.h"
 
@@ -1178,45 +1179,6 @@ static void vu_t_free(struct transport *t)
 	g_free(vt);
 }
 
-/**
- * vu_listen() - Bind a listening unix socket at @path
- *
- * A socket left by a dead process is replaced; a live one is an error.
- * Return: descriptor, or -1 with *@err set
- */
-static int vu_listen(const char *path, char **err)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		*err = g_strdup_printf("socket path too long: %s", path);
-		return -1;
-	}
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-		close(fd);
-		*err = g_strdup_printf("%s is in use by another process", path);
-		return -1;
-	}
-	if (errno == ECONNREFUSED)
-		unlink(path);
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(fd, 4))
-		goto fail;
-	return fd;
-fail:
-	*err = g_strdup_printf("cannot listen on %s: %s", path,
-			       strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
 
 /**
  * vhost_user_transport_open() - Serve a vhost-user net device at @path
@@ -1252,7 +1214,7 @@ struct transport *vhost_user_transport_open(struct loop *l, const char *path,
 		*err = g_strdup_printf("eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	fd = vu_listen(path, err);
+	fd = unix_listen(path, 0, 4, err);
 	if (fd < 0)
 		goto fail;
 	if (loop_add(l, &vt->ww, efd, EPOLLIN, vu_work_ready) ||

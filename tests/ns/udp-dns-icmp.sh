@@ -26,55 +26,8 @@ RANGE_FILE=/proc/sys/net/ipv4/ping_group_range
 ns_setup udp || tap_bail "cannot set up namespace"
 
 # --- host side: servers, dummy address, ping sockets ---------------------
-cat >"$NS_TMP/udp-echo.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
-__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
-while True:
-    data, peer = s.recvfrom(65535)
-    s.sendto(data, peer)
-EOF
-cat >"$NS_TMP/dns.py" <<'EOF'
-# Answers A queries for one name with one address; NODATA for other types
-# of that name, NXDOMAIN for anything else.  Logs each question.
-import os, socket, struct, sys
-port_file, name, addr, log = sys.argv[1:5]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 0))
-open(port_file + ".tmp", "w").write(str(s.getsockname()[1]))
-os.rename(port_file + ".tmp", port_file)
-want = name.lower().rstrip(".")
-while True:
-    q, peer = s.recvfrom(4096)
-    if len(q) < 12:
-        continue
-    qid, flags, qd = struct.unpack("!HHH", q[:6])
-    i, labels = 12, []
-    while i < len(q) and q[i]:
-        labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
-        i += 1 + q[i]
-    qend = i + 5
-    qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
-    qname = ".".join(labels).lower()
-    with open(log, "a") as f:
-        f.write("%s %d\n" % (qname, qtype))
-    rd = flags & 0x0100
-    if qname != want:
-        hdr = struct.pack("!HHHHHH", qid, 0x8080 | rd | 3, 1, 0, 0, 0)
-        s.sendto(hdr + q[12:qend], peer)
-    elif qtype == 1:
-        hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 1, 0, 0)
-        rr = struct.pack("!HHHIH", 0xc00c, 1, 1, 60, 4) + \
-            socket.inet_aton(addr)
-        s.sendto(hdr + q[12:qend] + rr, peer)
-    else:
-        hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 0, 0, 0)
-        s.sendto(hdr + q[12:qend], peer)
-EOF
-ns_bg python3 "$NS_TMP/udp-echo.py" "$NS_TMP/echo.port"
-ns_bg python3 "$NS_TMP/dns.py" "$NS_TMP/dns.port" "$DNS_NAME" "$DNS_ADDR" \
+ns_bg python3 "$TOP_SRCDIR/tests/lib/udp-echo.py" "$NS_TMP/echo.port"
+ns_bg python3 "$TOP_SRCDIR/tests/lib/dnsd.py" "$NS_TMP/dns.port" "$DNS_NAME" "$DNS_ADDR" \
 	"$NS_TMP/dns.log"
 wait_for_file "$NS_TMP/echo.port" 10 || tap_bail "UDP echo server did not start"
 wait_for_file "$NS_TMP/dns.port" 10 || tap_bail "DNS responder did not start"
