@@ -146,6 +146,14 @@ static const GOptionEntry net_entries[] = {
 		"MAC"),
 	CFG_FLAG("no-map-host-loopback", "The gateway address does not reach "
 		 "the host's loopback"),
+	CFG_OPT("prefix6", 0, "IPv6 prefix for SLAAC and DHCPv6 (default "
+		"fd00::/64)", "ADDR/64"),
+	CFG_OPT("gateway6", 0, "Gateway's IPv6 address (default: prefix::2)",
+		"ADDR"),
+	CFG_OPT("dns6", 0, "DNS forwarder's IPv6 address (default: "
+		"prefix::3)", "ADDR"),
+	CFG_FLAG("no-ipv6", "No IPv6: no router advertisements, NDP, "
+		 "ICMPv6 or DHCPv6"),
 	CFG_OPT("log-level", 'l', "error, warning, info (default) or debug",
 		"LEVEL"),
 	CFG_OPT("pcap", 'p', "Record every frame, both ways, in pcap format",

@@ -319,6 +319,36 @@ static const struct sandbox_rule sandbox_allow[] = {
 	ANY("rt_sigprocmask"), ANY("rt_sigreturn"), ANY("restart_syscall"),
 	ANY("futex"), ANY("exit_group"), ANY("exit"),
 };
+
+/*
+ * Builds with --enable-sanitizers only: what the ASan/UBSan runtime does
+ * after the sandbox is up - at exit LeakSanitizer stops the process in a
+ * cloned tracer that ptrace()s it, reads /proc/self/task and /proc/self/
+ * maps; a report unwinds and symbolizes.  These widen the filter a lot
+ * (ptrace, clone), which is acceptable for a test build only: a release
+ * build never has them.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define SANDBOX_SANITIZERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define SANDBOX_SANITIZERS 1
+#endif
+#endif
+#ifdef SANDBOX_SANITIZERS
+static const struct sandbox_rule sandbox_allow_sanitizers[] = {
+	ANY("clone"), ANY("clone3"), ANY("ptrace"), ANY("wait4"),
+	ANY("waitid"), ANY("prctl"), ANY("sched_yield"), ANY("getppid"),
+	ANY("sigaltstack"), ANY("rt_sigaction"), ANY("getdents64"),
+	ANY("readlink"), ANY("readlinkat"), ANY("nanosleep"),
+	ANY("clock_nanosleep"), ANY("sched_getaffinity"), ANY("pipe2"),
+	ANY("dup2"), ANY("dup3"), ANY("execve"), ANY("kill"), ANY("tgkill"),
+	ANY("process_vm_readv"), ANY("getrlimit"), ANY("prlimit64"),
+	ANY("set_robust_list"), ANY("rseq"), ANY("uname"), ANY("access"),
+	ANY("mprotect"), ANY("mmap"), ANY("open"), ANY("stat"),
+	ANY("lstat"), ANY("getdents"),
+};
+#endif
 #undef ANY
 #undef ARG
 
@@ -385,6 +415,10 @@ static int sandbox_seccomp(bool log_only, char **err)
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (i = 0; !ret && i < G_N_ELEMENTS(sandbox_allow); i++)
 		ret = sandbox_rule_add(ctx, &sandbox_allow[i]);
+#ifdef SANDBOX_SANITIZERS
+	for (i = 0; !ret && i < G_N_ELEMENTS(sandbox_allow_sanitizers); i++)
+		ret = sandbox_rule_add(ctx, &sandbox_allow_sanitizers[i]);
+#endif
 	if (!ret)
 		ret = sandbox_self_rules(ctx);
 	if (!ret)

@@ -34,6 +34,11 @@ static const char config_help[] =
 	"dhcp-host=MAC,IP[,NAME] static DHCP lease (repeatable)\n"
 	"no-dhcp                do not serve DHCP\n"
 	"no-map-host-loopback   the gateway address does not reach host loopback\n"
+	"prefix6=ADDR/64        IPv6 prefix for SLAAC and DHCPv6 (default\n"
+	"                       fd00::/64)\n"
+	"gateway6=ADDR          gateway's IPv6 address (default prefix::2)\n"
+	"dns6=ADDR              DNS forwarder's IPv6 address (default prefix::3)\n"
+	"no-ipv6                no IPv6: no router advertisements, NDP or DHCPv6\n"
 	"dns-upstream=ADDR[:PORT] DNS server to forward to (repeatable; IPv6 as\n"
 	"                       [ADDR]:PORT; default: nameservers of resolv-conf)\n"
 	"resolv-conf=PATH       where to read upstream DNS servers (default\n"
@@ -65,12 +70,13 @@ static const char *const config_keys[] = {
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
 	"max-half-open", "forward", "pcap", "pcap-max", "log-level",
-	"restrict", "allow", "deny", NULL
+	"restrict", "allow", "deny", "prefix6", "gateway6", "dns6", "no-ipv6",
+	NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
 					    "no-map-host-loopback",
-					    "restrict", NULL };
+					    "restrict", "no-ipv6", NULL };
 
 const char *usernat_config_help(void)
 {
@@ -169,6 +175,8 @@ struct usernat_config *usernat_config_new(void)
 	cfg->lim.udp_timeout = 180;
 	cfg->lim.tcp_idle_timeout = 7200;
 	cfg->pcap_max = 1ULL << 30;
+	cfg->ipv6 = true;
+	cfg->prefix6[0] = 0xfd;			/* fd00::/64 */
 	return cfg;
 }
 
@@ -435,6 +443,46 @@ static int set_addr(uint32_t *dst, bool *given, const char *key, const char *v,
 	return 0;
 }
 
+static int set_addr6(uint8_t *dst, bool *given, const char *key,
+		     const char *v, char **err)
+{
+	if (!v || inet_pton(AF_INET6, v, dst) != 1)
+		return set_err(err, -EINVAL, "%s: bad IPv6 address '%s'", key,
+			       v ? v : "");
+	*given = true;
+	return 0;
+}
+
+/**
+ * parse_prefix6() - prefix6=ADDR[/64]: the guests' on-link prefix
+ *
+ * Only /64: SLAAC on Ethernet takes 64-bit interface identifiers (RFC
+ * 4862 5.5.3, RFC 2464 4).  Bits past the prefix are ignored.  A unicast
+ * prefix, not link-local, loopback or unspecified.
+ */
+static int parse_prefix6(struct usernat_config *cfg, const char *v,
+			 char **err)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = v ? strchr(v, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - v) : v ? strlen(v) : 0;
+	uint8_t a[16];
+	static const uint8_t zero[8];
+
+	if (!v || n >= sizeof(addr) || (slash && strcmp(slash, "/64")))
+		return set_err(err, -EINVAL, "prefix6: '%s': expected ADDR/64",
+			       v ? v : "");
+	memcpy(addr, v, n);
+	addr[n] = 0;
+	if (inet_pton(AF_INET6, addr, a) != 1 || a[0] == 0xff ||
+	    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || !memcmp(a, zero, 8))
+		return set_err(err, -EINVAL, "prefix6: '%s': expected a "
+			       "unicast, not link-local, ADDR/64", v);
+	memset(cfg->prefix6, 0, 16);
+	memcpy(cfg->prefix6, a, 8);
+	return 0;
+}
+
 /**
  * usernat_config_set() - Set option @key to @value (see usernat.h)
  */
@@ -493,6 +541,18 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			cfg->dhcp = false;
 		else
 			cfg->map_host_loopback = false;
+		return 0;
+	}
+	if (!strcmp(key, "prefix6"))
+		return parse_prefix6(cfg, v, err);
+	if (!strcmp(key, "gateway6"))
+		return set_addr6(cfg->gw6, &cfg->gw6_set, key, v, err);
+	if (!strcmp(key, "dns6"))
+		return set_addr6(cfg->dns6, &cfg->dns6_set, key, v, err);
+	if (!strcmp(key, "no-ipv6")) {
+		if (v && *v)
+			return set_err(err, -EINVAL, "%s takes no value", key);
+		cfg->ipv6 = false;
 		return 0;
 	}
 	if (!strcmp(key, "restrict")) {
@@ -591,6 +651,48 @@ static bool host_addr_ok(const struct usernat_config *cfg, uint32_t a)
 }
 
 /**
+ * host_addr6_ok() - Is @a an address a host may have in prefix6?
+ *
+ * In the prefix, and not its subnet-router anycast address (interface
+ * identifier 0, RFC 4291 2.6.1).
+ */
+static bool host_addr6_ok(const struct usernat_config *cfg, const uint8_t *a)
+{
+	static const uint8_t zero[8];
+
+	return !memcmp(a, cfg->prefix6, 8) && memcmp(a + 8, zero, 8);
+}
+
+/**
+ * config_finish6() - IPv6 defaults (prefix::2, prefix::3) and checks
+ * Return: 0, or -EINVAL with *@err set
+ */
+static int config_finish6(struct usernat_config *cfg, char **err)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!cfg->gw6_set) {
+		memcpy(cfg->gw6, cfg->prefix6, 16);
+		cfg->gw6[15] = 2;
+	}
+	if (!cfg->dns6_set) {
+		memcpy(cfg->dns6, cfg->prefix6, 16);
+		cfg->dns6[15] = 3;
+	}
+	if (!cfg->ipv6)
+		return 0;
+	if (!host_addr6_ok(cfg, cfg->gw6))
+		return set_err(err, -EINVAL, "gateway6 %s is not a host "
+			       "address in prefix6",
+			       inet_ntop(AF_INET6, cfg->gw6, a, sizeof(a)));
+	if (!host_addr6_ok(cfg, cfg->dns6))
+		return set_err(err, -EINVAL, "dns6 %s is not a host address "
+			       "in prefix6",
+			       inet_ntop(AF_INET6, cfg->dns6, a, sizeof(a)));
+	return 0;
+}
+
+/**
  * un_config_finish() - Derive defaults from the network, check consistency
  * Return: 0, or -EINVAL with *@err set
  */
@@ -630,5 +732,5 @@ int un_config_finish(struct usernat_config *cfg, char **err)
 				       "not a free host address in the network",
 				       un_ip4_str(h->ip, a));
 	}
-	return 0;
+	return config_finish6(cfg, err);
 }

@@ -25,10 +25,10 @@
  *   - on-link or martian unicast: other link-local addresses, the rest of
  *     our prefix (guests reach each other directly), ::, ::1 and
  *     IPv4-mapped addresses: dropped (drop_ip6_dst);
- *   - anything else is routed: hop limit checked (RFC 8200 3), then echo
- *     requests go to icmp6.c's icmp6_echo_nat() and TCP and UDP to
- *     ip6_nat_from_guest(), which count drop_ip6_nat until the NAT modules
- *     take IPv6.
+ *   - anything else is routed: not from a link-local source (RFC 4291
+ *     2.5.6), hop limit checked (RFC 8200 3), then echo requests go to
+ *     icmp6.c's icmp6_echo_nat() and TCP and UDP to ip6_nat_from_guest(),
+ *     which count drop_ip6_nat until the NAT modules take IPv6.
  *
  * Extension headers (RFC 8200 4) are walked with a bounded loop of at most
  * IP6_EXT_MAX headers, each one bounds-checked through the pkt cursor
@@ -76,13 +76,24 @@
 #define ICMP6_ERR_MS		10	/* then one per this many ms */
 
 /**
+ * struct ip6_neigh_key - Key of the neighbour table
+ * @seed:	the table's hash seed (a guest can't aim at one bucket), not
+ *		compared
+ * @addr:	guest address
+ */
+struct ip6_neigh_key {
+	uint32_t seed;
+	uint8_t addr[16];
+};
+
+/**
  * struct ip6_neigh - One entry of the IPv6 neighbour table
- * @addr:	guest address, the hash key
- * @mac:	where it was last seen
+ * @key:	its key
+ * @mac:	where the address was last seen
  * @seen_ms:	when
  */
 struct ip6_neigh {
-	uint8_t addr[16];
+	struct ip6_neigh_key key;
 	uint8_t mac[6];
 	int64_t seen_ms;
 };
@@ -90,9 +101,6 @@ struct ip6_neigh {
 static const uint8_t ip6_all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 static const uint8_t ip6_all_routers[16] = { 0xff, 0x02, [15] = 2 };
 static const uint8_t ip6_all_dhcp[16] = DHCP6_ALL_SERVERS;
-/* Solicited-node groups: ff02::1:ff00:0/104 (RFC 4291 2.7.1) */
-static const uint8_t ip6_snm_prefix[13] = { 0xff, 0x02, [11] = 1,
-					    [12] = 0xff };
 
 /* ------------------------------------------------------------------------ */
 /* Addresses                                                                */
@@ -133,7 +141,7 @@ static bool ip6_group_ours(const struct usernat *un, const uint8_t *a)
 		return true;
 	if (ip6_eq(a, ip6_all_dhcp))
 		return un->cfg.dhcp;
-	if (memcmp(a, ip6_snm_prefix, sizeof(ip6_snm_prefix)))
+	if (!ip6_is_snm(a))
 		return false;
 	for (i = 0; i < G_N_ELEMENTS(ours); i++)
 		if (!memcmp(a + 13, ours[i] + 13, 3))
@@ -247,7 +255,7 @@ static int ip6_ext_walk(struct usernat *un, struct ip6_in *ip, uint8_t first,
 	unsigned int i;
 
 	*nh_off = 6;
-	for (i = 0; i < IP6_EXT_MAX; i++) {
+	for (i = 0; i <= IP6_EXT_MAX; i++) {	/* headers, then upper layer */
 		const struct ip6_opt_header *eh;
 		const struct ip6_rt_header *rt;
 		const struct ip6_frag_header *fh;
@@ -257,16 +265,18 @@ static int ip6_ext_walk(struct usernat *un, struct ip6_in *ip, uint8_t first,
 		case IP6_NH_HOPOPTS:
 		case IP6_NH_DSTOPTS:
 		case IP6_NH_ROUTING:
+			if (i == IP6_EXT_MAX)
+				goto drop;
 			if (!(eh = pkt_at(&ip->l3, off, sizeof(*eh))))
-				goto bad;
+				goto drop;
 			hlen = ((size_t)eh->len + 1) * 8;
 			if (!pkt_at(&ip->l3, off, hlen))
-				goto bad;
+				goto drop;
 			break;
 		case IP6_NH_FRAGMENT:
 			hlen = IP6_FRAG_HLEN;
-			if (!(fh = pkt_at(&ip->l3, off, hlen)))
-				goto bad;
+			if (i == IP6_EXT_MAX || !(fh = pkt_at(&ip->l3, off, hlen)))
+				goto drop;
 			/* RFC 6946 4: an atomic fragment is a whole packet */
 			if (ntohs(fh->off_flags) & (IP6_FRAG_OFFMASK |
 						    IP6_FRAG_MF)) {
@@ -301,10 +311,7 @@ static int ip6_ext_walk(struct usernat *un, struct ip6_in *ip, uint8_t first,
 		*nh_off = off;
 		off += hlen;
 	}
-drop:
-	UN_COUNT(un, drop_ip6_exthdr);
-	return -1;
-bad:				/* truncated: nothing to say about it */
+drop:		/* too many headers, or truncated, or answered above */
 	UN_COUNT(un, drop_ip6_exthdr);
 	return -1;
 }
@@ -395,6 +402,53 @@ static bool ip6_check_src(const struct usernat *un, const uint8_t *a)
 }
 
 /**
+ * ip6_dispatch() - Hand a validated packet to its upper layer
+ * @ip:		packet, extension headers walked
+ * @nh_off:	offset of the next header field naming the upper layer
+ */
+static void ip6_dispatch(struct usernat *un, const struct ip6_in *ip,
+			 size_t nh_off)
+{
+	if (ip6_is_unspec(ip->saddr) && ip->proto != IPPROTO_ICMP6) {
+		UN_COUNT(un, drop_ip6_src);	/* only NDP may use :: */
+		return;
+	}
+	if (ip->proto != IP6_NH_TCP && ip->proto != IP6_NH_UDP &&
+	    ip->proto != IPPROTO_ICMP6) {
+		UN_COUNT(un, drop_ip6_proto);
+		/* RFC 8200 4: unrecognized next header; 4.7: none is fine */
+		if (ip->local && ip->proto != IP6_NH_NONE)
+			icmp6_send_error(un, ip, ICMP6_PARAMPROB,
+					 ICMP6_PARAMPROB_NH, (uint32_t)nh_off);
+		return;
+	}
+	if (!ip->local) {
+		/* RFC 4291 2.5.6: link-local sources stay on the link */
+		if (ip6_is_linklocal(ip->saddr)) {
+			UN_COUNT(un, drop_ip6_src);
+			icmp6_send_error(un, ip, ICMP6_UNREACH,
+					 ICMP6_UNREACH_BEYONDSCOPE, 0);
+			return;
+		}
+		/* RFC 8200 3: we would forward it with hop limit 0 */
+		if (ip->hop_limit <= 1) {
+			UN_COUNT(un, drop_ip6_hoplimit);
+			icmp6_send_error(un, ip, ICMP6_TIMXCEED,
+					 ICMP6_TIMXCEED_HOPS, 0);
+			return;
+		}
+	}
+	if (ip->proto == IPPROTO_ICMP6)
+		icmp6_from_guest(un, ip);
+	else if (ip->local && ip->proto == IP6_NH_UDP)
+		ip6_udp_local(un, ip);
+	else if (ip->local && ip6_is_mcast(ip->daddr))
+		UN_COUNT(un, ip6_mcast_ignored);	/* TCP to a group */
+	else
+		ip6_nat_from_guest(un, ip);
+}
+
+/**
  * ip6_from_guest() - Validate an IPv6 packet and dispatch it
  * @src_mac:	frame's source MAC
  * @eth_dst:	frame's destination MAC (ours, or 33:33:xx multicast)
@@ -407,6 +461,7 @@ void ip6_from_guest(struct usernat *un, const uint8_t *src_mac,
 	struct ip6_in ip = { .src_mac = src_mac, .eth_dst = eth_dst };
 	size_t plen, nh_off;
 
+	g_return_if_fail(un->ip6);
 	if (!h) {
 		UN_COUNT(un, drop_ip6_short);
 		return;
@@ -431,6 +486,9 @@ void ip6_from_guest(struct usernat *un, const uint8_t *src_mac,
 		UN_COUNT(un, drop_ip6_src);
 		return;
 	}
+	/* As ip4.c: any packet with a valid source teaches us where it is
+	 * (MLD reports to groups we ignore included) */
+	ip6_neigh_learn(un, ip.saddr, src_mac);
 	ip.local = ip6_is_mcast(ip.daddr) ? ip6_group_ours(un, ip.daddr) :
 		   ip6_is_ours(un, ip.daddr);
 	if (!ip.local && ip6_is_mcast(ip.daddr)) {
@@ -441,38 +499,8 @@ void ip6_from_guest(struct usernat *un, const uint8_t *src_mac,
 		UN_COUNT(un, drop_ip6_dst);
 		return;
 	}
-	if (ip6_ext_walk(un, &ip, h->next, &nh_off))
-		return;
-	if (ip6_is_unspec(ip.saddr) && ip.proto != IPPROTO_ICMP6) {
-		UN_COUNT(un, drop_ip6_src);
-		return;
-	}
-	ip6_neigh_learn(un, ip.saddr, src_mac);
-
-	if (ip.proto != IP6_NH_TCP && ip.proto != IP6_NH_UDP &&
-	    ip.proto != IPPROTO_ICMP6) {
-		UN_COUNT(un, drop_ip6_proto);
-		/* RFC 8200 4: unrecognized next header; 4.7: none is fine */
-		if (ip.local && ip.proto != IP6_NH_NONE)
-			icmp6_send_error(un, &ip, ICMP6_PARAMPROB,
-					 ICMP6_PARAMPROB_NH, (uint32_t)nh_off);
-		return;
-	}
-	/* RFC 8200 3: a packet we would forward with hop limit 0 */
-	if (!ip.local && ip.hop_limit <= 1) {
-		UN_COUNT(un, drop_ip6_hoplimit);
-		icmp6_send_error(un, &ip, ICMP6_TIMXCEED, ICMP6_TIMXCEED_HOPS,
-				 0);
-		return;
-	}
-	if (ip.proto == IPPROTO_ICMP6)
-		icmp6_from_guest(un, &ip);
-	else if (ip.local && ip.proto == IP6_NH_UDP)
-		ip6_udp_local(un, &ip);
-	else if (ip.local && ip6_is_mcast(ip.daddr))
-		UN_COUNT(un, ip6_mcast_ignored);	/* TCP to a group */
-	else
-		ip6_nat_from_guest(un, &ip);
+	if (!ip6_ext_walk(un, &ip, h->next, &nh_off))
+		ip6_dispatch(un, &ip, nh_off);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -569,14 +597,14 @@ void udp6_out_send(struct usernat *un, const uint8_t *dst_mac,
 /* ------------------------------------------------------------------------ */
 /* Neighbour table                                                          */
 
-/** ip6_addr_hash() - Seeded hash of an address key; Return: hash */
-static guint ip6_addr_hash(gconstpointer p)
+/** ip6_neigh_hash() - Seeded hash of a neighbour key; Return: hash */
+static guint ip6_neigh_hash(gconstpointer p)
 {
-	const uint8_t *a = p;
+	const struct ip6_neigh_key *k = p;
 	uint64_t h, w[2];
 
-	memcpy(w, a, 16);
-	h = (w[0] ^ (uint64_t)(uintptr_t)0) * 0x9e3779b97f4a7c15ULL;
+	memcpy(w, k->addr, 16);
+	h = (w[0] ^ k->seed) * 0x9e3779b97f4a7c15ULL;
 	h ^= w[1];
 	h *= 0xc2b2ae3d27d4eb4fULL;
 	h ^= h >> 29;
@@ -584,9 +612,22 @@ static guint ip6_addr_hash(gconstpointer p)
 	return (guint)(h ^ (h >> 32));
 }
 
-static gboolean ip6_addr_equal(gconstpointer a, gconstpointer b)
+/** ip6_neigh_equal() - Same address?  The seed is not part of the key */
+static gboolean ip6_neigh_equal(gconstpointer a, gconstpointer b)
 {
-	return !memcmp(a, b, 16);
+	const struct ip6_neigh_key *x = a, *y = b;
+
+	return ip6_eq(x->addr, y->addr);
+}
+
+/** ip6_neigh_get() - Entry of @addr, or NULL */
+static struct ip6_neigh *ip6_neigh_get(const struct un_ip6 *s,
+				       const uint8_t *addr)
+{
+	struct ip6_neigh_key k = { .seed = s->seed };
+
+	memcpy(k.addr, addr, 16);
+	return g_hash_table_lookup(s->neigh, &k);
 }
 
 /**
@@ -604,7 +645,7 @@ static void ip6_neigh_evict(struct un_ip6 *s)
 		if (!old || n->seen_ms < old->seen_ms)
 			old = n;
 	if (old)
-		g_hash_table_remove(s->neigh, old->addr);
+		g_hash_table_remove(s->neigh, &old->key);
 }
 
 /**
@@ -625,7 +666,7 @@ void ip6_neigh_learn(struct usernat *un, const uint8_t *addr,
 	    (!ip6_is_linklocal(addr) && !ip6_in_prefix(un, addr)) ||
 	    ip6_is_ours(un, addr))
 		return;
-	if ((n = g_hash_table_lookup(s->neigh, addr))) {
+	if ((n = ip6_neigh_get(s, addr))) {
 		n->seen_ms = un_now_ms();
 		if (memcmp(n->mac, mac, ETH_ALEN)) {
 			un_info(un, "neighbour %s moved to %s",
@@ -638,10 +679,11 @@ void ip6_neigh_learn(struct usernat *un, const uint8_t *addr,
 	if (g_hash_table_size(s->neigh) >= IP6_NEIGH_MAX)
 		ip6_neigh_evict(s);
 	n = g_new0(struct ip6_neigh, 1);
-	memcpy(n->addr, addr, 16);
+	n->key.seed = s->seed;
+	memcpy(n->key.addr, addr, 16);
 	memcpy(n->mac, mac, ETH_ALEN);
 	n->seen_ms = un_now_ms();
-	g_hash_table_insert(s->neigh, n->addr, n);
+	g_hash_table_insert(s->neigh, &n->key, n);
 	un_debug(un, "neighbour %s at %s",
 		 inet_ntop(AF_INET6, addr, a, sizeof(a)), un_mac_str(mac, m));
 }
@@ -656,7 +698,7 @@ bool ip6_neigh_find(const struct usernat *un, const uint8_t *addr,
 {
 	const struct ip6_neigh *n;
 
-	if (!un->ip6 || !(n = g_hash_table_lookup(un->ip6->neigh, addr)))
+	if (!un->ip6 || !(n = ip6_neigh_get(un->ip6, addr)))
 		return false;
 	memcpy(mac, n->mac, ETH_ALEN);
 	return true;
@@ -752,8 +794,9 @@ int ip6_init(struct usernat *un)
 	s->ll[13] = mac[3];
 	s->ll[14] = mac[4];
 	s->ll[15] = mac[5];
-	s->neigh = g_hash_table_new_full(ip6_addr_hash, ip6_addr_equal, NULL,
-					 g_free);
+	s->seed = g_random_int();
+	s->neigh = g_hash_table_new_full(ip6_neigh_hash, ip6_neigh_equal,
+					 NULL, g_free);
 	s->err_tokens = ICMP6_ERR_BURST;
 	n = ip6_search_encode(un->cfg.search, s->search, sizeof(s->search));
 	if (n < 0)

@@ -52,7 +52,8 @@
 
 #define IP6_NEIGH_MAX		1024	/* IPv6 neighbour table entries */
 #define IP6_MACS_MAX		256	/* guest MACs remembered for RAs */
-#define IP6_SEARCH_MAX		256	/* encoded DNS search list */
+#define IP6_SEARCH_MAX		512	/* encoded DNS search list: dns-search
+					 * (255 bytes) uncompressed fits */
 
 struct usernat;
 struct ip6_in;
@@ -63,16 +64,16 @@ struct ip6_neigh;
  * struct un_ip6 - IPv6 state of one instance (ip6.c, ndp.c, dhcp6.c,
  * icmp6.c)
  * @ll:			our link-local address, fe80::EUI-64 of our MAC
- * @neigh:		address (16 bytes) -> struct ip6_neigh, at most
+ * @neigh:		guest address -> struct ip6_neigh (ip6.c), at most
  *			IP6_NEIGH_MAX entries
  * @seed:		hash seed of @neigh
- * @last_src:		last source address learnt (skips repeat lookups)
- * @last_mac:		its MAC
- * @macs:		guest MACs seen, a ring of IP6_MACS_MAX
+ * @macs:		guest MACs seen, a ring of IP6_MACS_MAX (ndp.c)
  * @nmacs:		entries used in @macs
  * @macs_next:		next slot of @macs to overwrite when full
+ * @macs_hit:		slot of the last MAC found, checked first
  * @next_ra_ms:		when the next unsolicited RA is due
  * @last_mcast_ra_ms:	last RA to all-nodes, for the RFC 4861 rate limit
+ * @initial_ras:	quick RAs still to send after a new guest appeared
  * @err_tokens:		ICMPv6 errors that may be sent now (RFC 4443 2.4 f)
  * @err_ms:		last refill of @err_tokens
  * @conflict_log_ms:	last "address conflict" warning
@@ -84,13 +85,13 @@ struct un_ip6 {
 	uint8_t ll[16];
 	GHashTable *neigh;
 	uint32_t seed;
-	uint8_t last_src[16];
-	uint8_t last_mac[6];
 	uint8_t macs[IP6_MACS_MAX][6];
 	unsigned int nmacs;
 	unsigned int macs_next;
+	unsigned int macs_hit;
 	int64_t next_ra_ms;
 	int64_t last_mcast_ra_ms;
+	unsigned int initial_ras;
 	unsigned int err_tokens;
 	int64_t err_ms;
 	int64_t conflict_log_ms;
@@ -121,11 +122,21 @@ static inline bool ip6_eq(const uint8_t *a, const uint8_t *b)
 	return !memcmp(a, b, 16);
 }
 
+/* Solicited-node multicast group, ff02::1:ff00:0/104 (RFC 4291 2.7.1) */
+static inline bool ip6_is_snm(const uint8_t *a)
+{
+	static const uint8_t snm[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+
+	return !memcmp(a, snm, sizeof(snm));
+}
+
 /* ip6.c */
 void ip6_out_send_hl(struct usernat *un, const uint8_t *dst_mac,
 		     const uint8_t *saddr, const uint8_t *daddr, uint8_t proto,
 		     size_t l4len, uint8_t hop_limit);
 bool ip6_in_prefix(const struct usernat *un, const uint8_t *a);
+const uint8_t *ip6_src_for(const struct usernat *un, const uint8_t *peer);
+bool icmp6_err_allowed(struct usernat *un);
 void ip6_neigh_learn(struct usernat *un, const uint8_t *addr,
 		     const uint8_t *mac);
 ssize_t ip6_search_encode(const char *list, uint8_t *out, size_t size);

@@ -279,6 +279,12 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 	if (un->cfg.pcap[0] &&
 	    usernat_pcap_start(un, un->cfg.pcap, un->cfg.pcap_max, err))
 		goto fail;
+	if ((ret = ip6_init(un)) < 0) {
+		if (err)
+			*err = g_strdup_printf("cannot set up IPv6: %s",
+					       strerror(-ret));
+		goto fail;
+	}
 	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
 	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0) {
 		if (err)
@@ -306,6 +312,7 @@ void usernat_free(struct usernat *un)
 	icmp_cleanup(un);
 	udp_cleanup(un);
 	tcp_cleanup(un);
+	ip6_cleanup(un);
 	dhcp_cleanup(un);
 	if (un->timerfd >= 0)
 		close(un->timerfd);
@@ -345,6 +352,7 @@ static void timer_tick(struct usernat *un)
 	udp_tick(un, now);
 	icmp_tick(un, now);
 	dns_tick(un, now);
+	ip6_tick(un, now);
 }
 
 static void lease_export(struct usernat_lease *o,

@@ -351,9 +351,9 @@ void ip6_tick(struct usernat *un, int64_t now_ms);
 void ndp_guest_seen(struct usernat *un, const uint8_t *mac);
 
 /* IPv6 NAT hooks: traffic the IPv6 modules don't terminate themselves.
- * ip6_nat_from_guest() gets TCP, UDP (other than DHCPv6) and any other
- * upper layer for a routable destination or for one of our unicast
- * addresses; icmp6_echo_nat() gets echo requests to addresses not ours.
+ * ip6_nat_from_guest() (ip6.c) gets TCP and UDP (but DHCPv6) for a
+ * routable destination or for one of our unicast addresses (ip->local);
+ * icmp6_echo_nat() (icmp6.c) gets echo requests to routable addresses.
  * Both only count drop_ip6_nat until the NAT modules handle IPv6. */
 void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip);
 void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip);

@@ -87,8 +87,10 @@
  * freed earlier in the same epoll batch is ignored.  About 170 bytes per
  * connection, plus 4 for its hash bucket and 4 for its heap slot.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -705,6 +707,87 @@ void tcp_tick(struct usernat *un, int64_t now_ms)
 {
 	if (un->tcp)
 		tcp_ooo_trim(un->tcp, false);
+}
+
+/* ---- listing ------------------------------------------------------------ */
+
+static const char *tcp_state_name(const struct tcp_conn *c)
+{
+	switch (c->state) {
+	case TCP_ST_CONNECTING:
+		return "connecting";
+	case TCP_ST_SYN_RCVD:
+		return "syn-received";
+	case TCP_ST_SYN_SENT:
+		return "syn-sent";
+	default:
+		break;
+	}
+	if ((c->flags & TF_GUEST_FIN) && (c->flags & TF_HOST_EOF))
+		return "closing";
+	if (c->flags & TF_GUEST_FIN)
+		return "guest-closed";
+	if (c->flags & TF_HOST_EOF)
+		return "host-closed";
+	return "established";
+}
+
+/**
+ * tcp_flows_foreach() - Report each TCP connection to @fn (control plane)
+ *
+ * The host side is the socket's peer: the destination of an outbound
+ * connection, the client of a port forward.  Bytes are payload bytes:
+ * written to the host socket, and acknowledged by the guest.  One
+ * getpeername() per connection: not for the packet path.
+ */
+void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
+{
+	const struct un_tcp *t = un->tcp;
+	int64_t now = tcp_now();
+	struct usernat_flow uf;
+	uint32_t s;
+
+	if (!t)
+		return;
+	for (s = 0; s < t->cap; s++) {
+		const struct tcp_conn *c = tcp_conn_at(t, s);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char a[INET6_ADDRSTRLEN];
+
+		if (c->state == TCP_ST_FREE || c->state == TCP_ST_DEAD)
+			continue;
+		memset(&uf, 0, sizeof(uf));
+		uf.proto = "tcp";
+		uf.state = tcp_state_name(c);
+		uf.inbound = !!(c->flags & TF_INBOUND);
+		uf.guest_addr = c->gaddr;
+		uf.guest_port = ntohs(c->gport);
+		ss.ss_family = AF_UNSPEC;
+		if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &sl))
+			ss.ss_family = AF_UNSPEC;	/* not connected yet */
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			snprintf(uf.host, sizeof(uf.host), "[%s]:%u",
+				 inet_ntop(AF_INET6, &s6->sin6_addr, a,
+					   sizeof(a)), ntohs(s6->sin6_port));
+		} else if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			snprintf(uf.host, sizeof(uf.host), "%s:%u",
+				 un_ip4_str(s4->sin_addr.s_addr, a),
+				 ntohs(s4->sin_port));
+		} else {
+			snprintf(uf.host, sizeof(uf.host), "%s:%u",
+				 un_ip4_str(un_host_addr(un, c->daddr), a),
+				 ntohs(c->dport));
+		}
+		uf.bytes_from_guest = c->bytes_in;
+		uf.bytes_to_guest = c->bytes_out;
+		uf.age_ms = (uint64_t)MAX(now - c->created_ms, 0);
+		fn(opaque, &uf);
+	}
 }
 
 /* ---- lifetime ----------------------------------------------------------- */

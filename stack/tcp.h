@@ -14,6 +14,8 @@
 	X(tcp_opened, "TCP connections opened (guest SYNs accepted)")	\
 	X(tcp_closed, "TCP connections closed and freed")		\
 	X(tcp_established, "TCP connections that completed the handshake") \
+	X(tcp_inbound, "TCP connections from port forwards")		\
+	X(tcp_inbound_refused, "TCP port forward connections the guest refused") \
 	X(tcp_refused, "TCP connects refused by the host (RST sent)")	\
 	X(tcp_unreach, "TCP connects unreachable (ICMP error sent)")	\
 	X(tcp_connect_timeout, "TCP connects that never completed")	\
@@ -27,6 +29,7 @@
 	X(tcp_retransmit, "TCP retransmission timeouts toward guests")	\
 	X(tcp_fast_retransmit, "TCP fast retransmits toward guests")	\
 	X(tcp_window_probe, "TCP zero-window probes sent to guests")	\
+	X(tcp_tail_probe, "TCP tail loss probes sent to guests")	\
 	X(tcp_ooo, "TCP out-of-order guest segments dropped")		\
 	X(tcp_dup, "TCP guest segments with no new data")		\
 	X(tcp_challenge_ack, "TCP challenge ACKs (RFC 5961)")		\

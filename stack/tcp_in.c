@@ -22,22 +22,6 @@
 
 #define TCP_DNS_PORT	53
 
-/* A segment from a guest, validated and in host order */
-struct tcp_seg {
-	const struct tcp_hdr *th;	/* in the guest's frame */
-	uint32_t seq, ack;
-	uint32_t wnd;			/* window field, unscaled */
-	uint8_t flags;
-	struct pkt opts;		/* option area */
-	struct pkt data;		/* payload */
-};
-
-/* What a SYN's options say (RFC 9293 3.7.1, RFC 7323 2) */
-struct tcp_syn_opts {
-	uint16_t mss;
-	int ws;				/* shift, -1 if not offered */
-};
-
 /**
  * tcp_parse() - Check a guest's TCP segment and fill @s
  *
@@ -84,8 +68,8 @@ static int tcp_parse(struct usernat *un, const struct ip4_in *ip,
  * option that overruns the area or has the wrong length is counted and
  * ignored; what was read before it still counts.
  */
-static void tcp_syn_options(struct usernat *un, struct pkt opts,
-			    struct tcp_syn_opts *o)
+void tcp_syn_options(struct usernat *un, struct pkt opts,
+		     struct tcp_syn_opts *o)
 {
 	struct pkt val;
 	uint8_t type, ws;
@@ -93,6 +77,7 @@ static void tcp_syn_options(struct usernat *un, struct pkt opts,
 
 	o->mss = TCP_DEFAULT_MSS;
 	o->ws = -1;
+	o->sack = false;
 	while ((r = pkt_tlv_next(&opts, &type, &val, 1, TCPOPT_EOL,
 				 TCPOPT_NOP)) > 0) {
 		if (type == TCPOPT_EOL)
@@ -104,12 +89,37 @@ static void tcp_syn_options(struct usernat *un, struct pkt opts,
 			pkt_u8(&val, &ws);
 			/* RFC 7323 2.3: larger shifts are taken as 14 */
 			o->ws = MIN(ws, TCP_MAX_WSCALE);
-		} else if (type == TCPOPT_MSS || type == TCPOPT_WSCALE) {
+		} else if (type == TCPOPT_SACK_OK &&
+			   val.len == TCPOLEN_SACK_OK - 2) {
+			o->sack = true;
+		} else if (type == TCPOPT_MSS || type == TCPOPT_WSCALE ||
+			   type == TCPOPT_SACK_OK) {
 			UN_COUNT(un, tcp_bad_options);
 		}
 	}
 	if (r < 0)
 		UN_COUNT(un, tcp_bad_options);
+}
+
+/**
+ * tcp_syn_apply() - Take what the guest's SYN or SYN-ACK options say
+ *
+ * The guest's MSS (clamped to what our MTU carries, and to at least
+ * TCP_MIN_MSS) sizes our segments; window scaling and SACK stay on (if we
+ * offer them: TF_WS, TF_SACK set by the caller) only if the guest offered
+ * them too (RFC 7323 2.2, RFC 2018 2).
+ */
+void tcp_syn_apply(struct usernat *un, struct tcp_conn *c,
+		   const struct tcp_syn_opts *o)
+{
+	c->mss = (uint16_t)tcp_min(tcp_max(o->mss, TCP_MIN_MSS),
+				   un->cfg.mtu - IP4_HLEN - TCP_HLEN);
+	if (o->ws >= 0)
+		c->snd_ws = (uint8_t)o->ws;
+	else
+		c->flags &= ~TF_WS;
+	if (!o->sack)
+		c->flags &= ~TF_SACK;
 }
 
 /**
@@ -212,18 +222,15 @@ static void tcp_open(struct usernat *un, const struct ip4_in *ip,
 		return;
 	}
 	c->flags = TF_CHARGED | TF_HALF_OPEN | TF_WND_DIRTY;
+	c->created_ms = tcp_now();
 	UN_COUNT(un, tcp_opened);
 	un->ctr[UN_CTR_tcp_active]++;
 	memcpy(c->mac, ip->src_mac, ETH_ALEN);
 	c->state = TCP_ST_CONNECTING;
 	c->rcv_nxt = c->rcv_acked = c->rcv_edge = s->seq + 1;
 	tcp_syn_options(un, s->opts, &o);
-	c->mss = (uint16_t)tcp_min(tcp_max(o.mss, TCP_MIN_MSS),
-				   un->cfg.mtu - IP4_HLEN - TCP_HLEN);
-	if (o.ws >= 0) {
-		c->flags |= TF_WS;
-		c->snd_ws = (uint8_t)o.ws;
-	}
+	c->flags |= TF_WS | TF_SACK;	/* if the guest offers them */
+	tcp_syn_apply(un, c, &o);
 	c->snd_wnd = s->wnd;	/* never scaled in a SYN */
 	c->snd_wl1 = s->seq;
 	c->rto = TCP_RTO_INIT;
@@ -273,7 +280,7 @@ void tcp_connected(struct usernat *un, struct tcp_conn *c)
 	c->recover = c->snd_una;
 	c->flags |= TF_RTT;
 	c->rtt_ts = (uint32_t)tcp_now();
-	tcp_send_synack(un, c);
+	tcp_send_syn(un, c);
 	c->rto_at = tcp_now() + c->rto;
 	tcp_timer_want(un, c, c->rto_at);
 }
@@ -372,13 +379,39 @@ static uint32_t tcp_guest_window(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
+ * tcp_resend_hole() - In recovery, resend the next hole not resent yet
+ *
+ * With SACK, the first gap the scoreboard shows at or after rtx_next (RFC
+ * 6675 "NextSeg" rule 1); without, the segment at SND.UNA if not resent
+ * yet (RFC 6582).  Return: negative errno if the socket failed
+ */
+static int tcp_resend_hole(struct usernat *un, struct tcp_conn *c)
+{
+	uint32_t from = seq_gt(c->rtx_next, c->snd_una) ? c->rtx_next
+							 : c->snd_una;
+	uint32_t len, seq = tcp_sack_hole(c, from, &len);
+	int r;
+
+	if (!len) {
+		if (from != c->snd_una)
+			return 0;	/* SND.UNA was resent already */
+		len = c->mss;
+	}
+	r = tcp_retransmit_at(un, c, seq, len);
+	if (r < 0)
+		return r;
+	c->rtx_next = seq + (uint32_t)MAX(r, 1);
+	return 0;
+}
+
+/**
  * tcp_dupack() - A duplicate ACK (RFC 5681 2)
  *
  * The first two let one new segment out each (Limited Transmit, RFC 3042),
  * so a small window still yields a third; the third starts fast retransmit
  * and NewReno fast recovery (RFC 6582 3.2); in recovery each one inflates
- * the congestion window by an MSS.  Return: negative errno if the socket
- * failed
+ * the congestion window by an MSS and, with SACK, resends one more hole.
+ * Return: negative errno if the socket failed
  */
 static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 {
@@ -387,7 +420,7 @@ static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 	if (c->flags & TF_RECOVERY) {
 		c->cwnd += c->mss;
 		tcp_soon(un, c, TF_SEND_DUE);
-		return 0;
+		return c->nsacked ? tcp_resend_hole(un, c) : 0;
 	}
 	if (++c->dupacks < 3) {
 		tcp_soon(un, c, TF_SEND_DUE);
@@ -398,15 +431,17 @@ static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 	if (c->dupacks != 3 || !seq_ge(c->snd_una, c->recover))
 		return 0;
 	UN_COUNT(un, tcp_fast_retransmit);
-	c->ssthresh = tcp_max(flight / 2, 2U * c->mss);
+	c->ssthresh = tcp_ssthresh(c, flight);
 	c->recover = c->snd_max;
 	c->cwnd = c->ssthresh + 3U * c->mss;
 	c->flags |= TF_RECOVERY;
-	return tcp_retransmit_head(un, c);
+	c->rtx_next = c->snd_una;
+	return tcp_resend_hole(un, c);
 }
 
 /**
- * tcp_acked() - The guest acknowledged new data up to @ack
+ * tcp_acked() - The guest acknowledged new data up to SEG.ACK
+ * @opts:	the ACK's options, for SACK blocks
  *
  * RTT sample (RFC 6298, Karn's rule via TF_RTT), congestion window
  * growth (RFC 5681 3.1: slow start by the bytes acknowledged, which copes
@@ -415,15 +450,23 @@ static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
  * bytes are discarded from the host socket at the next flush.
  * Return: negative errno if the socket failed
  */
-static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack)
+static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack,
+		     const struct pkt *opts)
 {
 	uint32_t acked = ack - c->snd_una;
 	int64_t now = tcp_now();
 	int ret = 0;
 
+	/* payload delivered: not our FIN */
+	c->bytes_out += acked - ((c->flags & TF_HOST_EOF) &&
+				 seq_gt(ack, c->fin_seq) &&
+				 !seq_gt(c->snd_una, c->fin_seq));
 	c->snd_una = ack;
 	if (seq_lt(c->snd_nxt, ack))
 		c->snd_nxt = ack;
+	tcp_sack_prune(c);
+	if (opts->len)
+		tcp_sack_input(c, *opts);
 	c->retries = 0;
 	if ((c->flags & TF_RTT) && seq_ge(ack, c->rtt_seq)) {
 		c->flags &= ~TF_RTT;
@@ -434,12 +477,12 @@ static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack)
 	if (c->flags & TF_RECOVERY) {
 		if (seq_ge(ack, c->recover)) {
 			c->flags &= ~TF_RECOVERY;
-			c->cwnd = tcp_min(c->ssthresh,
-					  c->snd_max - ack + c->mss);
+			c->nsacked = 0;
+			c->cwnd = c->ssthresh;	/* RFC 6582 3.2 step 3 */
 		} else {
 			c->cwnd -= tcp_min(c->cwnd, acked);
 			c->cwnd += c->mss;
-			ret = tcp_retransmit_head(un, c);
+			ret = tcp_resend_hole(un, c);
 		}
 	} else if (c->cwnd < c->ssthresh) {
 		c->cwnd += acked;
@@ -449,23 +492,25 @@ static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack)
 	}
 	c->cwnd = tcp_min(c->cwnd, 1U << 30);
 	c->dupacks = 0;
-	c->rto_at = 0;
-	if (c->snd_una != c->snd_max) {
-		c->rto_at = now + c->rto;
-		tcp_timer_want(un, c, c->rto_at);
-	}
+	c->flags &= ~TF_TLP_DONE;
+	tcp_loss_timer(un, c, true);
 	tcp_soon(un, c, TF_SEND_DUE);
 	return ret;
 }
 
 /**
  * tcp_in_ack() - ACK processing (RFC 9293 3.10.7.4, fifth check)
+ *
+ * A duplicate ACK is one for SND.UNA with data outstanding, no payload, no
+ * SYN or FIN, and the same window (RFC 5681 2) or SACK blocks (a Linux
+ * receiver's window changes from one ACK to the next).
  * Return: 0 to go on with the payload, 1 to drop the segment, negative
  * errno if the host socket failed
  */
 static int tcp_in_ack(struct usernat *un, struct tcp_conn *c,
 		      const struct tcp_seg *s)
 {
+	unsigned int sacks = 0;
 	uint32_t old_wnd;
 
 	if (seq_gt(s->ack, c->snd_max)) {
@@ -478,9 +523,12 @@ static int tcp_in_ack(struct usernat *un, struct tcp_conn *c,
 		return 0;		/* old: ignore the ACK, keep the data */
 	old_wnd = tcp_guest_window(un, c, s);
 	if (s->ack != c->snd_una)
-		return tcp_acked(un, c, s->ack);
+		return tcp_acked(un, c, s->ack, &s->opts);
+	if (s->opts.len)
+		sacks = tcp_sack_input(c, s->opts);
 	if (c->snd_una != c->snd_max && !s->data.len &&
-	    !(s->flags & (TCP_SYN | TCP_FIN)) && c->snd_wnd == old_wnd)
+	    !(s->flags & (TCP_SYN | TCP_FIN)) &&
+	    (c->snd_wnd == old_wnd || sacks))
 		return tcp_dupack(un, c);
 	return 0;
 }
@@ -510,6 +558,7 @@ ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
 		n = 0;
 	}
 	c->rcv_nxt += (uint32_t)n;
+	c->bytes_in += (uint64_t)n;
 	c->flags |= TF_WND_DIRTY;
 	if ((size_t)n < len) {
 		/* full: close the window until EPOLLOUT, the guest resends */
@@ -547,8 +596,10 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 	}
 	if (seq_gt(s->seq, c->rcv_nxt)) {
 		UN_COUNT(un, tcp_ooo);
-		if (len && !(c->flags & TF_RCV_FULL))
+		if (len && !(c->flags & TF_RCV_FULL)) {
 			tcp_ooo_add(un, c, s->seq, s->data.p, len);
+			c->sack_last = s->seq;
+		}
 		tcp_send_ack(un, c, false);
 		return false;
 	}
@@ -640,7 +691,7 @@ static void tcp_in_syn_rcvd(struct usernat *un, struct tcp_conn *c,
 		return;
 	}
 	if ((s->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		tcp_send_synack(un, c);
+		tcp_send_syn(un, c);
 		return;
 	}
 	if ((s->flags & (TCP_SYN | TCP_ACK)) != TCP_ACK) {
@@ -736,6 +787,9 @@ void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		break;
 	case TCP_ST_SYN_RCVD:
 		tcp_in_syn_rcvd(un, c, &s);
+		break;
+	case TCP_ST_SYN_SENT:
+		tcp_in_syn_sent(un, c, &s);
 		break;
 	case TCP_ST_ESTABLISHED:
 		tcp_in_established(un, c, &s);

@@ -19,12 +19,15 @@
 #define TCP_RTO_INIT		1000	/* RFC 6298 2.1 */
 #define TCP_RTO_MIN		200	/* as Linux; RFC 6298 2.4 says 1 s */
 #define TCP_RTO_MAX		60000	/* RFC 6298 2.5 */
+#define TCP_PTO_MIN		10	/* tail loss probe, at least (RFC 8985) */
+#define TCP_DELACK_MAX		200	/* a guest's delayed ACK, at most */
 #define TCP_MAX_RETRIES		15	/* consecutive timeouts, then reset */
 #define TCP_GIVE_UP_MS		120000	/* ... or this long without progress */
 #define TCP_SYN_RETRIES		5	/* SYN-ACKs to a silent guest */
 #define TCP_HALF_CLOSED_IDLE	300000	/* idle limit once one side sent FIN */
 #define TCP_CLOSING_IDLE	60000	/* ... once both did */
 #define TCP_IW_SEGS		10	/* initial window, RFC 6928 */
+#define TCP_MIN_CWND_SEGS	4	/* after a loss (not a timeout) */
 #define TCP_RCV_WS		7	/* our window scale, RFC 7323 2.2 */
 #define TCP_MIN_MSS		128	/* floor for a guest's MSS option */
 #define TCP_ACK_SEGS		16	/* ACK at once after this many MSS */
@@ -43,6 +46,7 @@ enum tcp_state {
 	TCP_ST_FREE = 0,	/* slot on the free list */
 	TCP_ST_CONNECTING,	/* guest's SYN seen; host connect() pending */
 	TCP_ST_SYN_RCVD,	/* host connected; our SYN-ACK sent */
+	TCP_ST_SYN_SENT,	/* port forward: our SYN sent to the guest */
 	TCP_ST_ESTABLISHED,	/* handshake done; flags tell the halves */
 	TCP_ST_DEAD,		/* closed, still on the deferred list */
 };
@@ -66,6 +70,10 @@ enum tcp_state {
 #define TF_CHARGED	0x8000	/* counted in un_flow_charge() */
 #define TF_SRTT		0x10000	/* srtt/rttvar hold a measurement */
 #define TF_WND_FLOOR	0x20000	/* EPOLLOUT said there's room: offer the floor */
+#define TF_SACK		0x40000	/* SACK permitted (RFC 2018): we report ours */
+#define TF_PTO		0x80000	/* rto_at is a tail loss probe (RFC 8985) */
+#define TF_TLP_DONE	0x100000 /* probe sent: none until an ACK moves */
+#define TF_INBOUND	0x200000 /* from a port forward (tcp_fwd.c) */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
@@ -92,6 +100,10 @@ struct tcp_conn {
 	uint8_t dupacks;		/* duplicate ACKs in a row */
 	uint16_t ooo_count;		/* nodes queued out of order */
 	int32_t ooo_head;		/* first of them (tcp_ooo.c), -1: none */
+	uint32_t sack_last;		/* the latest of them to arrive */
+	uint32_t rtx_next;		/* recovery: resent up to here */
+	uint32_t sacked[TCP_SACK_BLOCKS][2];	/* guest's SACKs, sorted */
+	uint8_t nsacked;
 
 	/* guest -> host */
 	uint32_t rcv_nxt;		/* next byte expected from the guest */
@@ -114,6 +126,8 @@ struct tcp_conn {
 	uint32_t rtt_seq, rtt_ts;	/* RTT sample: end seq, send time */
 	uint32_t rtx_start;		/* first timeout of a run, ms (low 32) */
 
+	uint64_t bytes_in, bytes_out;	/* payload from / to the guest */
+	int64_t created_ms;
 	int64_t rto_at;			/* retransmit/probe/connect; 0: none */
 	int64_t timer_at;		/* heap key (may be early: lazy) */
 	int64_t last_ms;		/* last activity, for idle timeouts */
@@ -173,6 +187,23 @@ static inline uint32_t tcp_max(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
+/* A segment from a guest, validated and in host order */
+struct tcp_seg {
+	const struct tcp_hdr *th;	/* in the guest's frame */
+	uint32_t seq, ack;
+	uint32_t wnd;			/* window field, unscaled */
+	uint8_t flags;
+	struct pkt opts;		/* option area */
+	struct pkt data;		/* payload */
+};
+
+/* What a SYN's options say (RFC 9293 3.7.1, RFC 7323 2, RFC 2018 2) */
+struct tcp_syn_opts {
+	uint16_t mss;
+	int ws;				/* shift, -1 if not offered */
+	bool sack;			/* SACK permitted */
+};
+
 /* tcp.c: table, lifetime, timers, deferred work */
 struct tcp_conn *tcp_conn_at(const struct un_tcp *t, uint32_t slot);
 struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
@@ -191,11 +222,19 @@ uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c);
 int64_t tcp_now(void);
 
 /* tcp_in.c: segments from guests */
+void tcp_syn_options(struct usernat *un, struct pkt opts,
+		     struct tcp_syn_opts *o);
+void tcp_syn_apply(struct usernat *un, struct tcp_conn *c,
+		   const struct tcp_syn_opts *o);
 void tcp_connected(struct usernat *un, struct tcp_conn *c);
 void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err);
 
 ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
 		       const uint8_t *p, size_t len);
+
+/* tcp_fwd.c: connections from port forwards */
+void tcp_in_syn_sent(struct usernat *un, struct tcp_conn *c,
+		     const struct tcp_seg *s);
 
 /* tcp_ooo.c: out-of-order queue */
 void tcp_ooo_init(struct usernat *un);
@@ -204,19 +243,30 @@ void tcp_ooo_add(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 int tcp_ooo_drain(struct usernat *un, struct tcp_conn *c);
 void tcp_ooo_purge(struct usernat *un, struct tcp_conn *c);
 void tcp_ooo_trim(struct un_tcp *t, bool force);
+size_t tcp_ooo_sack(struct usernat *un, const struct tcp_conn *c,
+		    uint8_t *opt);
+
+/* tcp_sack.c: what the guest's SACK blocks say (sender side) */
+unsigned int tcp_sack_input(struct tcp_conn *c, struct pkt opts);
+void tcp_sack_prune(struct tcp_conn *c);
+uint32_t tcp_sack_hole(const struct tcp_conn *c, uint32_t from,
+		       uint32_t *len);
 
 /* tcp_out.c: segments toward guests, host socket reads */
 void tcp_send_flags(struct usernat *un, struct tcp_conn *c, uint8_t flags);
 void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update);
-void tcp_send_synack(struct usernat *un, struct tcp_conn *c);
+void tcp_send_syn(struct usernat *un, struct tcp_conn *c);
 void tcp_send_rst(struct usernat *un, struct tcp_conn *c);
 void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
 		   const struct tcp_hdr *th, size_t dlen);
 int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c);
 int tcp_consume(struct usernat *un, struct tcp_conn *c);
-int tcp_retransmit_head(struct usernat *un, struct tcp_conn *c);
+void tcp_loss_timer(struct usernat *un, struct tcp_conn *c, bool restart);
+int tcp_retransmit_at(struct usernat *un, struct tcp_conn *c, uint32_t seq,
+		      uint32_t len);
 void tcp_rto_update(struct tcp_conn *c, uint32_t rtt);
 void tcp_rto_reset(struct tcp_conn *c);
+uint32_t tcp_ssthresh(const struct tcp_conn *c, uint32_t flight);
 void tcp_window_reopened(struct usernat *un, struct tcp_conn *c);
 void tcp_reset(struct usernat *un, struct tcp_conn *c, bool abortive);
 void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now);

@@ -23,7 +23,15 @@
  * nodes in a list sorted by sequence, without overlaps: a new segment is
  * cut into the pieces that fill gaps, so no byte is ever written twice.
  * A FIN on an out-of-order segment is not kept: the guest sends it again.
+ *
+ * What is queued is reported in SACK blocks (RFC 2018) when the guest
+ * allows them: Linux then recovers losses by SACK and RACK rather than by
+ * duplicate-ACK counts, which reordering and duplicate ACKs for its
+ * go-back-N retransmissions would otherwise inflate until only (backed-off)
+ * timeouts are left.  Queued data is never dropped once reported, except
+ * when the connection ends (no reneging).
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "tcp_internal.h"
@@ -135,6 +143,60 @@ void tcp_ooo_add(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		c->ooo_count++;
 		s = pe;
 	}
+}
+
+/**
+ * tcp_ooo_sack() - Write a SACK option describing @c's queue
+ * @opt:	where to (at most 36 bytes)
+ *
+ * Blocks are runs of contiguous nodes.  The first block is the one holding
+ * the latest segment to arrive (RFC 2018 4), the others follow in sequence
+ * order, up to TCP_SACK_BLOCKS in all.  Two NOPs pad it to 32-bit words.
+ * Return: option bytes written, 0 if there is nothing to report
+ */
+size_t tcp_ooo_sack(struct usernat *un, const struct tcp_conn *c,
+		    uint8_t *opt)
+{
+	const struct un_tcp *t = un->tcp;
+	uint32_t blk[TCP_SACK_BLOCKS][2], nb = 0, no = 0, i;
+	bool have_first = false;
+	int32_t in = c->ooo_head;
+
+	if (!(c->flags & TF_SACK) || in < 0)
+		return 0;
+	/* blk[0] is kept for the latest segment's run */
+	while (in >= 0 && (!have_first || no < TCP_SACK_BLOCKS - 1)) {
+		const struct tcp_ooo_node *n = tcp_ooo_node(t, in);
+		uint32_t l = n->seq, r = n->seq + n->len;
+
+		while (n->next >= 0 && tcp_ooo_node(t, n->next)->seq == r) {
+			n = tcp_ooo_node(t, n->next);
+			r = n->seq + n->len;
+		}
+		in = n->next;
+		if (!have_first && seq_le(l, c->sack_last) &&
+		    seq_lt(c->sack_last, r)) {
+			blk[0][0] = l;
+			blk[0][1] = r;
+			have_first = true;
+		} else if (no < TCP_SACK_BLOCKS - 1) {
+			blk[1 + no][0] = l;
+			blk[1 + no][1] = r;
+			no++;
+		}
+	}
+	opt[0] = TCPOPT_NOP;
+	opt[1] = TCPOPT_NOP;
+	opt[2] = TCPOPT_SACK;
+	for (i = have_first ? 0 : 1; i < 1 + no; i++) {
+		uint32_t l = htonl(blk[i][0]), r = htonl(blk[i][1]);
+
+		memcpy(opt + 4 + 8 * nb, &l, 4);
+		memcpy(opt + 8 + 8 * nb, &r, 4);
+		nb++;
+	}
+	opt[3] = (uint8_t)(TCPOLEN_SACK_BASE + 8 * nb);
+	return 4 + 8 * nb;
 }
 
 /**

@@ -153,14 +153,18 @@ static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
  */
 void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update)
 {
-	tcp_emit(un, c, c->snd_max, TCP_ACK, 0, 0, update);
+	size_t optlen = tcp_ooo_sack(un, c, ip4_out_l4(un) + TCP_HLEN);
+
+	tcp_emit(un, c, c->snd_max, TCP_ACK, optlen, 0, update);
 }
 
 /**
- * tcp_send_synack() - Send (or resend) our SYN-ACK with MSS and, if the
- * guest offered it, window scale options (RFC 9293 3.7.1, RFC 7323 2.2)
+ * tcp_send_syn() - Send (or resend) our SYN-ACK (answering the guest's SYN)
+ * or SYN (a port forward opening a connection to the guest), with MSS and,
+ * when the guest offered them or we offer them, window scale and
+ * SACK-permitted options (RFC 9293 3.7.1, RFC 7323 2.2, RFC 2018 2)
  */
-void tcp_send_synack(struct usernat *un, struct tcp_conn *c)
+void tcp_send_syn(struct usernat *un, struct tcp_conn *c)
 {
 	uint8_t *o = ip4_out_l4(un) + TCP_HLEN;
 	uint32_t mss = tcp_our_mss(un);
@@ -171,13 +175,19 @@ void tcp_send_synack(struct usernat *un, struct tcp_conn *c)
 	o[2] = (uint8_t)(mss >> 8);
 	o[3] = (uint8_t)mss;
 	if (c->flags & TF_WS) {
-		o[4] = TCPOPT_NOP;
-		o[5] = TCPOPT_WSCALE;
-		o[6] = TCPOLEN_WSCALE;
-		o[7] = TCP_RCV_WS;
-		optlen += 4;
+		o[optlen++] = TCPOPT_NOP;
+		o[optlen++] = TCPOPT_WSCALE;
+		o[optlen++] = TCPOLEN_WSCALE;
+		o[optlen++] = TCP_RCV_WS;
 	}
-	tcp_emit(un, c, c->snd_una, TCP_SYN | TCP_ACK, optlen, 0, true);
+	if (c->flags & TF_SACK) {
+		o[optlen++] = TCPOPT_NOP;
+		o[optlen++] = TCPOPT_NOP;
+		o[optlen++] = TCPOPT_SACK_OK;
+		o[optlen++] = TCPOLEN_SACK_OK;
+	}
+	tcp_emit(un, c, c->snd_una, c->state == TCP_ST_SYN_SENT ? TCP_SYN
+			: TCP_SYN | TCP_ACK, optlen, 0, true);
 	c->snd_nxt = c->snd_una + 1;
 	c->snd_max = c->snd_nxt;
 }
@@ -358,14 +368,38 @@ static ssize_t tcp_peek_at(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
- * tcp_rto_arm() - Start the retransmission timer if it isn't running
- * (RFC 6298 5.1)
+ * tcp_loss_timer() - (Re)start the timer for data in flight
+ * @restart:	an ACK moved SND.UNA (RFC 6298 5.3); else a running RTO is
+ *		left alone (RFC 6298 5.1)
+ *
+ * While a tail loss probe may be sent (RFC 8985 7.2: established, not in
+ * recovery, none sent since the last ACK that moved), the timer is the
+ * probe timeout, 2 SRTT but at least TCP_PTO_MIN, plus a delayed ACK's
+ * worth with one segment in flight; every send restarts it.  Otherwise it
+ * is the RTO.
  */
-static void tcp_rto_arm(struct usernat *un, struct tcp_conn *c)
+void tcp_loss_timer(struct usernat *un, struct tcp_conn *c, bool restart)
 {
-	if (c->rto_at)
+	uint32_t flight = c->snd_max - c->snd_una, pto;
+	int64_t now = tcp_now();
+
+	if (!flight || (c->flags & TF_PERSIST)) {
+		if (!(c->flags & TF_PERSIST))
+			c->rto_at = 0;
+		c->flags &= ~TF_PTO;
 		return;
-	c->rto_at = tcp_now() + c->rto;
+	}
+	if (c->state == TCP_ST_ESTABLISHED &&
+	    !(c->flags & (TF_RECOVERY | TF_TLP_DONE))) {
+		pto = tcp_max(2 * c->srtt, TCP_PTO_MIN);
+		if (flight <= c->mss)
+			pto += TCP_DELACK_MAX;
+		c->rto_at = now + tcp_min(pto, c->rto);
+		c->flags |= TF_PTO;
+	} else if (restart || !c->rto_at || (c->flags & TF_PTO)) {
+		c->rto_at = now + c->rto;
+		c->flags &= ~TF_PTO;
+	}
 	tcp_timer_want(un, c, c->rto_at);
 }
 
@@ -395,7 +429,7 @@ static void tcp_send_data(struct usernat *un, struct tcp_conn *c,
 	if (seq_gt(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
 	c->last_ms = tcp_now();
-	tcp_rto_arm(un, c);
+	tcp_loss_timer(un, c, false);
 }
 
 /**
@@ -409,7 +443,7 @@ static void tcp_send_fin(struct usernat *un, struct tcp_conn *c)
 		c->snd_max = c->snd_nxt;
 		tcp_timer_update(un, c);	/* shorter idle limit now */
 	}
-	tcp_rto_arm(un, c);
+	tcp_loss_timer(un, c, false);
 }
 
 /**
@@ -426,8 +460,9 @@ static void tcp_window_blocked(struct usernat *un, struct tcp_conn *c)
 		tcp_epoll_events(un, c, false, false);
 	if (!(c->flags & TF_PERSIST)) {
 		c->flags |= TF_PERSIST;
-		c->rto_at = 0;
-		tcp_rto_arm(un, c);
+		c->flags &= ~TF_PTO;
+		c->rto_at = tcp_now() + c->rto;
+		tcp_timer_want(un, c, c->rto_at);
 	}
 }
 
@@ -495,37 +530,56 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 }
 
 /**
- * tcp_retransmit_head() - Resend the oldest unacknowledged segment
- * (fast retransmit, RFC 5681 3.2, and NewReno partial ACKs, RFC 6582)
- * Return: 0, or negative errno from the host socket
+ * tcp_retransmit_at() - Resend up to @len bytes (at most an MSS) from @seq
+ *
+ * For fast retransmit (RFC 5681 3.2), NewReno partial ACKs (RFC 6582) and
+ * the holes SACK blocks show (RFC 6675).  @seq at our FIN resends the FIN.
+ * Return: bytes resent, or negative errno from the host socket
  */
-int tcp_retransmit_head(struct usernat *un, struct tcp_conn *c)
+int tcp_retransmit_at(struct usernat *un, struct tcp_conn *c, uint32_t seq,
+		      uint32_t len)
 {
 	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
-	uint32_t len = tcp_min(c->mss, c->snd_max - c->snd_una);
 	ssize_t n;
 	int r;
 
 	if ((r = tcp_consume(un, c)))
 		return r;
+	if (seq_lt(seq, c->snd_una))
+		return 0;
+	len = tcp_min(len, tcp_min(c->mss, c->snd_max - seq));
 	if (c->flags & TF_HOST_EOF) {
-		if (c->snd_una == c->fin_seq) {
+		if (seq == c->fin_seq) {
 			tcp_emit(un, c, c->fin_seq, TCP_FIN | TCP_ACK, 0, 0,
 				 true);
 			return 0;
 		}
-		len = tcp_min(len, c->fin_seq - c->snd_una);
+		if (seq_gt(seq, c->fin_seq))
+			return 0;
+		len = tcp_min(len, c->fin_seq - seq);
 	}
 	if (!len)
 		return 0;
-	n = tcp_peek_at(un, c, c->snd_una, buf, len);
+	n = tcp_peek_at(un, c, seq, buf, len);
 	if (n == -EAGAIN || !n)
 		return 0;
 	if (n < 0)
 		return (int)n;
-	tcp_emit(un, c, c->snd_una, TCP_ACK | TCP_PSH, 0, (size_t)n, true);
-	c->flags &= ~TF_RTT;
-	return 0;
+	tcp_emit(un, c, seq, TCP_ACK | TCP_PSH, 0, (size_t)n, true);
+	c->flags &= ~TF_RTT;	/* Karn: no RTT sample across a resend */
+	return (int)n;
+}
+
+/**
+ * tcp_ssthresh() - Slow start threshold after a loss with @flight bytes
+ * outstanding: 0.7 of it as CUBIC does (RFC 9438 4.6; RFC 5681 halves),
+ * at least TCP_MIN_CWND_SEGS, so the guest always has two full segments to
+ * ACK at once rather than one to delay its ACK for
+ */
+uint32_t tcp_ssthresh(const struct tcp_conn *c, uint32_t flight)
+{
+	return tcp_max((uint32_t)((uint64_t)flight * 7 / 10),
+		       TCP_MIN_CWND_SEGS * (uint32_t)c->mss);
 }
 
 /**
@@ -605,14 +659,17 @@ static bool tcp_rto_expired(struct usernat *un, struct tcp_conn *c,
 		return true;
 	}
 	UN_COUNT(un, tcp_retransmit);
-	c->ssthresh = tcp_max(flight / 2, 2U * c->mss);
+	c->ssthresh = tcp_ssthresh(c, flight);
 	c->cwnd = c->mss;
 	c->flags &= ~(TF_RECOVERY | TF_RTT);
 	c->recover = c->snd_max;
 	c->dupacks = 0;
+	c->nsacked = 0;		/* RFC 6675 5.1: start over */
 	c->snd_nxt = c->snd_una;
 	c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
-	tcp_rto_arm(un, c);
+	c->flags |= TF_TLP_DONE;
+	c->rto_at = now + c->rto;
+	tcp_timer_want(un, c, c->rto_at);
 	if (tcp_data_to_guest(un, c) < 0) {
 		tcp_reset(un, c, false);
 		return true;
@@ -642,7 +699,33 @@ static bool tcp_probe_window(struct usernat *un, struct tcp_conn *c)
 	UN_COUNT(un, tcp_window_probe);
 	tcp_emit(un, c, c->snd_una - 1, TCP_ACK, 0, 0, true);
 	c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
-	tcp_rto_arm(un, c);
+	c->rto_at = tcp_now() + c->rto;
+	tcp_timer_want(un, c, c->rto_at);
+	return false;
+}
+
+/**
+ * tcp_tail_probe() - The probe timeout fired with data in flight and no
+ * ACK: resend the last segment (RFC 8985 7.3), which the guest answers at
+ * once, with SACK or a duplicate ACK if something before it was lost; then
+ * the RTO runs.  Return: true if @c was freed
+ */
+static bool tcp_tail_probe(struct usernat *un, struct tcp_conn *c,
+			   int64_t now)
+{
+	uint32_t len = tcp_min(c->mss, c->snd_max - c->snd_una);
+	uint32_t seq = c->snd_max - len;
+
+	c->flags &= ~TF_PTO;
+	c->flags |= TF_TLP_DONE;
+	if ((c->flags & TF_HOST_EOF) && c->snd_max == c->fin_seq + 1)
+		seq = c->fin_seq;		/* the FIN is last */
+	UN_COUNT(un, tcp_tail_probe);
+	if (tcp_retransmit_at(un, c, seq, len) < 0) {
+		tcp_reset(un, c, false);
+		return true;
+	}
+	c->rto_at = now + c->rto;
 	return false;
 }
 
@@ -665,13 +748,14 @@ void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now)
 				return;
 			}
 			c->flags &= ~TF_RTT;
-			tcp_send_synack(un, c);
+			tcp_send_syn(un, c);
 			c->rto = tcp_min(c->rto * 2, TCP_RTO_MAX);
 			c->rto_at = now + c->rto;
 			break;
 		default:
-			if ((c->flags & TF_PERSIST) ? tcp_probe_window(un, c)
-						    : tcp_rto_expired(un, c, now))
+			if ((c->flags & TF_PERSIST) ? tcp_probe_window(un, c) :
+			    (c->flags & TF_PTO) ? tcp_tail_probe(un, c, now) :
+			    tcp_rto_expired(un, c, now))
 				return;
 			break;
 		}

@@ -38,6 +38,7 @@
 #define DHCP6_OPT_DNS		23
 #define DHCP6_OPT_DOMAINS	24
 #define DHCP6_OPT_IA_PD		25
+#define DHCP6_OPT_IAPREFIX	26
 
 /* RFC 8415 21.13: status codes */
 #define DHCP6_ST_SUCCESS	0
@@ -72,6 +73,7 @@ struct dhcp6_opt {
 #define DHCP6_IA_TA_LEN		4	/* IAID */
 #define DHCP6_IA_PD_LEN		12	/* IAID, T1, T2 */
 #define DHCP6_IAADDR_LEN	24	/* address, preferred, valid */
+#define DHCP6_IAPREFIX_LEN	25	/* preferred, valid, length, prefix */
 
 /* All_DHCP_Relay_Agents_and_Servers, RFC 8415 7.1: ff02::1:2 */
 #define DHCP6_ALL_SERVERS { 0xff, 0x02, 0, 0, 0, 0, 0, 0, \

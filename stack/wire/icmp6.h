@@ -15,6 +15,7 @@
 #define ICMP6_UNREACH		1
 #define ICMP6_UNREACH_NOROUTE	0
 #define ICMP6_UNREACH_ADMIN	1
+#define ICMP6_UNREACH_BEYONDSCOPE 2	/* beyond scope of source address */
 #define ICMP6_UNREACH_ADDR	3
 #define ICMP6_UNREACH_PORT	4
 #define ICMP6_TOOBIG		2

@@ -20,10 +20,14 @@
 #define TCPOPT_MSS	2
 #define TCPOPT_WSCALE	3
 #define TCPOPT_SACK_OK	4
+#define TCPOPT_SACK	5
 #define TCPOPT_TS	8
 
 #define TCPOLEN_MSS	4	/* kind, length, 16-bit MSS */
 #define TCPOLEN_WSCALE	3	/* kind, length, shift count */
+#define TCPOLEN_SACK_OK	2	/* kind, length: SACK permitted (RFC 2018 2) */
+#define TCPOLEN_SACK_BASE 2	/* kind, length, then 8 bytes per block */
+#define TCP_SACK_BLOCKS	4	/* at most, without timestamps (RFC 2018 3) */
 #define TCP_MAX_WSCALE	14	/* RFC 7323 2.3 */
 #define TCP_DEFAULT_MSS	536	/* RFC 9293 3.7.1, when no MSS option */
 

@@ -8,7 +8,7 @@
 #
 #  - 100 MB download and upload, SHA-256 compared;
 #  - the same through netem (1% loss, reordering) when sch_netem exists;
-#  - the same (30 MB) through a lossy relay of our own: a second usernat on
+#  - the same through a lossy relay of our own: a second usernat on
 #    a QEMU stream socket, a small Python relay between it and a second tap
 #    that drops 1% and swaps 5% of the TCP frames each way (works where
 #    netem is missing);
@@ -23,7 +23,7 @@ need_cmd python3 sha256sum
 . "$TOP_SRCDIR/tests/lib/netns.sh"
 
 BIG_MB=${TCP_TEST_MB:-100}
-RELAY_MB=${TCP_RELAY_MB:-30}
+RELAY_MB=${TCP_RELAY_MB:-100}
 MANY=${TCP_TEST_CONNS:-1000}
 
 ns_setup tcp || tap_bail "cannot set up namespace"
@@ -255,7 +255,7 @@ out=$(ns_exec timeout 10 python3 "$W/put.py" 10.0.2.2 "$SINK_PORT" "$W/small" 2>
 # iperf3, both ways: numbers only
 if command -v iperf3 >/dev/null; then
 	IPERF_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	ns_bg iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT"
+	ns_bg iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >"$W/iperf3-server.log" 2>&1
 	sleep 0.3
 	for dir in "" -R; do
 		out=$(ns_exec timeout 20 iperf3 -c 10.0.2.2 -p "$IPERF_PORT" -t 5 -f g $dir 2>&1)
@@ -357,7 +357,7 @@ def relay(d, frame):
 
 buf = b""
 while True:
-    r, _, _ = select.select([fd, s], [], [], 0.05)
+    r, _, _ = select.select([fd, s], [], [], 0.002)
     if not r:
         for d in (0, 1):
             if held[d] is not None:

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -706,28 +707,31 @@ static void test_zero_window(void)
 	tconn_fini(&t);
 }
 
-/* A small guest window limits what is in flight */
+/* A small guest window limits what is in flight (resent segments, such
+ * as a tail loss probe, don't count) */
 static void test_small_window(void)
 {
 	static uint8_t data[20000];
 	struct tconn t;
 	struct seg s;
-	size_t inflight = 0;
+	uint32_t high;
 
 	tconn_init(&t, NULL);
 	establish(&t, 0);
 	t.gwin = 3000;
 	gsend(&t, t.gseq, 0x10, NULL, 0);
 	g_assert_cmpint(send(t.afd, data, sizeof(data), 0), ==, sizeof(data));
-	while (next_seg(&t, &s, 50))	/* well within the 200 ms RTO */
-		inflight += s.len;
-	g_assert_cmpuint(inflight, ==, 3000);
+	high = t.rnxt;
+	while (next_seg(&t, &s, 50))
+		if (seq_gt(s.seq + (uint32_t)s.len, high))
+			high = s.seq + (uint32_t)s.len;
+	g_assert_cmpuint(high - t.rnxt, ==, 3000);
 	t.rnxt += 3000;
 	gsend(&t, t.gseq, 0x10, NULL, 0);
-	inflight = 0;
-	while (next_seg(&t, &s, 50))	/* well within the 200 ms RTO */
-		inflight += s.len;
-	g_assert_cmpuint(inflight, ==, 3000);
+	while (next_seg(&t, &s, 50))
+		if (seq_gt(s.seq + (uint32_t)s.len, high))
+			high = s.seq + (uint32_t)s.len;
+	g_assert_cmpuint(high - t.rnxt, ==, 3000);
 	tconn_fini(&t);
 }
 
@@ -749,11 +753,17 @@ static void test_retransmit(void)
 	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 150000);
 	g_assert_cmpuint(r.seq, ==, s.seq);
 	g_assert_cmpmem(r.data, r.len, "ABCDEFGH", 8);
-	g_assert_cmpuint(usernat_stat(t.un, "tcp_retransmit"), ==, 1);
-	/* and again, later (backoff) */
+	/* the first resend is a tail loss probe (one segment in flight: after
+	 * a delayed ACK's time), the next ones RTOs */
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_tail_probe"), ==, 1);
+	/* then the RTO, then again after twice as long (backoff) */
 	expect_seg(&t, &r, 3000);
 	g_assert_cmpuint(r.seq, ==, s.seq);
-	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 450000);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 350000);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_retransmit"), ==, 1);
+	expect_seg(&t, &r, 3000);
+	g_assert_cmpuint(r.seq, ==, s.seq);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 750000);
 	t.rnxt += 8;
 	gsend(&t, t.gseq, 0x10, NULL, 0);
 	expect_nothing(&t, 300);
@@ -987,6 +997,110 @@ static void test_many(void)
 	tconn_fini(&t);
 }
 
+/* Collect the TCP flows the listing reports */
+static void flow_cb(void *opaque, const struct usernat_flow *f)
+{
+	if (!strcmp(f->proto, "tcp"))
+		g_ptr_array_add(opaque, g_memdup2(f, sizeof(*f)));
+}
+
+/* A port forward: a host client's connection is opened toward the guest
+ * (SYN from the gateway), data flows both ways, the listing shows it; a
+ * guest that refuses (RST) resets the next client */
+static void test_forward(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	GPtrArray *flows = g_ptr_array_new_with_free_func(g_free);
+	uint8_t opts[8] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 3, 3, 7 };
+	uint8_t frame[200];
+	struct usernat_flow *f;
+	struct tconn t;
+	struct seg s;
+	char spec[64], buf[16], *err = NULL;
+	uint16_t fport;
+	int cfd, ws;
+	size_t n;
+
+	tconn_init(&t, NULL);
+	/* the guest must have been seen: one ARP request */
+	n = build_arp(frame, 1, bcast_mac, guest_mac, GUEST_IP, bcast_mac,
+		      GW_IP);
+	usernat_input(t.un, frame, n);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	close(t.lfd);
+	t.lfd = listener(&fport);	/* a free port, given to the forward */
+	close(t.lfd);
+	t.lfd = cfd;
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u-%s:8080", fport,
+		 GUEST_IP);
+	g_assert_cmpint(usernat_forward_add(t.un, spec, &err), ==, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(fport);
+	g_assert_cmpint(connect(cfd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	capture_clear(&t.cap);
+	t.seen = 0;
+	t.gport = 8080;
+	expect_seg(&t, &s, 2000);
+	g_assert_cmphex(s.flags, ==, 0x02);
+	g_assert_cmpint(synack_opts(&s, &ws), ==, 1460);
+	g_assert_cmpint(ws, ==, TCP_RCV_WS);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_inbound"), ==, 1);
+	t.port = s.sport;		/* the gateway's side of it */
+	t.iss = s.seq;
+	t.rnxt = s.seq + 1;
+	n = tcp_frame(frame, t.mac, GUEST_IP, GW_IP, t.gport, t.port, t.gseq,
+		      t.rnxt, 0x12, 65535, opts, 8, NULL, 0);
+	usernat_input(t.un, frame, n);
+	t.gseq++;
+	expect_seg(&t, &s, 500);
+	g_assert_cmphex(s.flags, ==, 0x10);
+	g_assert_cmpuint(s.ack, ==, t.gseq);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_established"), ==, 1);
+
+	g_assert_cmpint(send(cfd, "hello", 5, 0), ==, 5);
+	expect_seg(&t, &s, 1000);
+	g_assert_cmpmem(s.data, s.len, "hello", 5);
+	t.rnxt += 5;
+	gsend(&t, t.gseq, 0x18, "world", 5);
+	t.gseq += 5;
+	t.afd = cfd;
+	host_read(&t, buf, 5);
+	g_assert_cmpmem(buf, 5, "world", 5);
+	t.afd = -1;
+
+	usernat_flows_foreach(t.un, flow_cb, flows);
+	g_assert_cmpuint(flows->len, ==, 1);
+	f = g_ptr_array_index(flows, 0);
+	g_assert_cmpint(f->inbound, ==, 1);
+	g_assert_cmpstr(f->state, ==, "established");
+	g_assert_cmpuint(f->guest_port, ==, 8080);
+	g_assert_cmpuint(f->bytes_from_guest, ==, 5);
+	g_assert_true(g_str_has_prefix(f->host, "127.0.0.1:"));
+	close(cfd);
+
+	/* a second client; the guest has no service: RST */
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(connect(cfd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	for (;;) {
+		expect_seg(&t, &s, 2000);
+		if (s.flags == 0x02)
+			break;
+	}
+	t.port = s.sport;
+	t.rnxt = s.seq + 1;
+	gsend(&t, 0, 0x14, NULL, 0);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_inbound_refused"), ==, 1);
+	t.afd = cfd;
+	g_assert_true(host_readable(&t, 1000));
+	g_assert_cmpint(recv(cfd, buf, sizeof(buf), 0), ==, -1);
+	g_assert_cmpint(errno, ==, ECONNRESET);
+	close(cfd);
+	t.afd = -1;
+	t.lfd = socket(AF_INET, SOCK_STREAM, 0);	/* for tconn_fini */
+	g_ptr_array_unref(flows);
+	tconn_fini(&t);
+}
+
 /*
  * Bulk transfers through a lossy, reordering "link", both directions:
  * every byte arrives once, in order.
@@ -1201,6 +1315,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/idle-timeout", test_idle_timeout);
 	g_test_add_func("/tcp/limit", test_limit);
 	g_test_add_func("/tcp/many", test_many);
+	g_test_add_func("/tcp/forward", test_forward);
 	g_test_add_func("/tcp/bulk-clean", test_bulk_clean);
 	g_test_add_func("/tcp/bulk-lossy", test_bulk_lossy);
 	g_test_add_func("/tcp/bulk-lossy-no-peek-off",
