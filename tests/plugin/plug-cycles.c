@@ -3,6 +3,7 @@
  * gateway, answered), and at the end no thread or descriptor is left over.
  * Run under valgrind --leak-check=full by plugin.sh. */
 #include <dirent.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
 		VDECONN *c = vde_open(url, "cycles", NULL);
 
 		if (!c) {
-			fprintf(stderr, "open %d failed\n", i);
+			fprintf(stderr, "open %d failed: %s\n", i,
+				strerror(errno));
 			return 1;
 		}
 		if (arp_roundtrip(c)) {

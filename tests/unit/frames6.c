@@ -53,8 +53,10 @@ size_t build_icmp6_ext(uint8_t *buf, const uint8_t *dst_mac,
 	uint16_t c;
 
 	g_assert_cmpuint(extlen + len, <=, sizeof(p));
-	memcpy(p, ext, extlen);
-	memcpy(m, msg, len);
+	if (extlen)	/* memcpy from NULL is undefined, even for 0 bytes */
+		memcpy(p, ext, extlen);
+	if (len)
+		memcpy(m, msg, len);
 	ip6a(saddr, s);
 	ip6a(daddr, d);
 	m[2] = m[3] = 0;
