@@ -170,17 +170,23 @@ static void cmd_pcap_start(struct control *c, const struct json_obj *req,
 static void flow_cb(void *opaque, const struct usernat_flow *f)
 {
 	GString *o = opaque;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], guest[80];
 	struct in_addr a = { .s_addr = f->guest_addr };
 
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	if (f->guest[0]) {	/* IPv6 flows say it themselves */
+		g_strlcpy(guest, f->guest, sizeof(guest));
+	} else {
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		snprintf(guest, sizeof(guest), "%s:%u", ip, f->guest_port);
+	}
 	if (o->str[o->len - 1] != '[')
 		g_string_append_c(o, ',');
 	g_string_append_printf(o, "{\"proto\":\"%s\",\"state\":", f->proto);
 	json_str(o, f->state ? f->state : "");
-	g_string_append_printf(o, ",\"inbound\":%s,\"guest\":\"%s:%u\","
-			       "\"host\":", f->inbound ? "true" : "false", ip,
-			       f->guest_port);
+	g_string_append_printf(o, ",\"inbound\":%s,\"guest\":",
+			       f->inbound ? "true" : "false");
+	json_str(o, guest);
+	g_string_append(o, ",\"host\":");
 	json_str(o, f->host);
 	g_string_append_printf(o, ",\"bytes_from_guest\":%" G_GUINT64_FORMAT
 			       ",\"bytes_to_guest\":%" G_GUINT64_FORMAT

@@ -135,5 +135,10 @@ int main(int argc, char **argv)
 	}
 	fputs(reply->str, stdout);
 	close(fd);
-	return strstr(reply->str, "\"ok\":true") ? 0 : 1;
+	i = strstr(reply->str, "\"ok\":true") ? 0 : 1;
+	/* freed, so that sanitizer builds report no leak at exit */
+	g_string_free(reply, TRUE);
+	g_string_free(req, TRUE);
+	g_free(path);
+	return i;
 }

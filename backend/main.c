@@ -185,8 +185,8 @@ static const GOptionEntry policy_entries[] = {
 		 "echo, DNS relay) unless an --allow rule matches; DHCP, "
 		 "gateway ping and forwards still work"),
 	CFG_OPT("allow", 0, "Egress rule, repeatable, first match wins: allow "
-		"new flows to NET (ADDR/PREFIX), ports N or N-M",
-		"NET[:PORTS]"),
+		"new flows to NET (ADDR/PREFIX, or IPv6 [ADDR6/PREFIX]), ports "
+		"N or N-M", "NET[:PORTS]"),
 	CFG_OPT("deny", 0, "Egress rule, repeatable, first match wins: "
 		"refuse new flows to NET[:PORTS]", "NET[:PORTS]"),
 	{ NULL }

@@ -309,7 +309,7 @@ static const struct sandbox_rule sandbox_allow[] = {
 	/* memory: malloc, vhost-user guest memory (shared mappings of the
 	 * descriptors QEMU sends); never executable */
 	ARG("mmap", 2, PROT_EXEC, 0),
-	ARG("mprotect", 2, PROT_EXEC, 0x0),
+	ARG("mprotect", 2, PROT_EXEC, 0),
 	ANY("munmap"), ANY("mremap"), ANY("madvise"), ANY("brk"),
 	/* time, randomness (DNS IDs, TCP ISNs), identity */
 	ANY("clock_gettime"), ANY("gettimeofday"), ANY("time"),
@@ -345,8 +345,7 @@ static const struct sandbox_rule sandbox_allow_sanitizers[] = {
 	ANY("dup2"), ANY("dup3"), ANY("execve"), ANY("kill"), ANY("tgkill"),
 	ANY("process_vm_readv"), ANY("getrlimit"), ANY("prlimit64"),
 	ANY("set_robust_list"), ANY("rseq"), ANY("uname"), ANY("access"),
-	ANY("mprotect"), ANY("mmap"), ANY("open"), ANY("stat"),
-	ANY("lstat"), ANY("getdents"),
+	ANY("open"), ANY("stat"), ANY("lstat"), ANY("getdents"),
 };
 #endif
 #undef ANY

@@ -58,8 +58,9 @@ static const char config_help[] =
 	"restrict               guests open no outbound flows (TCP, UDP, ICMP\n"
 	"                       echo, DNS relay) unless an allow rule matches;\n"
 	"                       DHCP, gateway ping and forwards still work\n"
-	"allow=NET[:PORTS]      egress rule: allow new flows to NET (ADDR/PREFIX),\n"
-	"                       ports N or N-M (repeatable; first match wins)\n"
+	"allow=NET[:PORTS]      egress rule: allow new flows to NET (ADDR/PREFIX,\n"
+	"                       or IPv6 [ADDR6/PREFIX]), ports N or N-M\n"
+	"                       (repeatable; first match wins)\n"
 	"deny=NET[:PORTS]       egress rule: refuse new flows to NET[:PORTS]\n"
 	"                       (repeatable; first match wins)\n";
 

@@ -1011,6 +1011,13 @@ void dhcp_from_guest(struct usernat *un, const struct ip4_in *ip,
 	/* chaddr is the client; the frame may come through a bridge */
 	un_debug(un, "dhcp: type %u from %s, chaddr %s", rq.type,
 		 un_mac_str(ip->src_mac, m), un_mac_str(rq.chaddr, c));
+	/* Anti-spoofing: a lease is given up only by its own client, or one
+	 * guest could free another's address and then take it */
+	if ((rq.type == DHCPRELEASE || rq.type == DHCPDECLINE) &&
+	    memcmp(rq.chaddr, ip->src_mac, ETH_ALEN)) {
+		UN_COUNT(un, drop_spoof);
+		return;
+	}
 	switch (rq.type) {
 	case DHCPDISCOVER:
 		dhcp_discover(un, &rq, now);

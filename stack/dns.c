@@ -3,9 +3,11 @@
  *
  * DOC: Theory of operation
  *
- * Guests send queries to the DNS address (10.0.2.3 by default); we forward
- * each one, unmodified apart from its ID, to an upstream server and relay
- * the answer back, with the guest's ID, from the DNS address and port 53.
+ * Guests send queries to the DNS address (10.0.2.3 by default) or, over
+ * IPv6, to dns6 (prefix::3); we forward each one, unmodified apart from its
+ * ID, to an upstream server and relay the answer back, with the guest's ID,
+ * from the address the guest asked and port 53.  The guest's family and
+ * the upstream's are independent (AAAA queries are just queries).
  *
  * Upstreams: the dns-upstream options if given (IPv4 or IPv6, any port),
  * else the "nameserver" lines of resolv-conf (default /etc/resolv.conf; at
@@ -53,6 +55,7 @@
 
 #include "stack.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 #include "wire/udp.h"
 
 #define DNS_PORT		53
@@ -86,7 +89,9 @@ struct dns_query {
 	GList link;		/* in un_dns.pending or un_dns.free */
 	bool used;
 	uint16_t up_id;		/* ID sent upstream (host order) */
-	uint32_t gaddr;		/* guest, network order */
+	bool v6;		/* asked over IPv6, at dns6 */
+	uint8_t gaddr[16];	/* guest: IPv4 (network order) in the first
+				 * 4 bytes, or IPv6 */
 	uint16_t gport;		/* guest's source port, network order */
 	uint8_t mac[ETH_ALEN];
 	uint8_t up;		/* upstream asked last */
@@ -418,15 +423,35 @@ static struct dns_query *dns_query_alloc(struct usernat *un)
 	return q;
 }
 
+/** dns_out_payload() - Where the UDP payload toward @q's guest goes */
+static uint8_t *dns_out_payload(struct usernat *un, const struct dns_query *q)
+{
+	return q->v6 ? udp6_out_payload(un) : udp4_out_payload(un);
+}
+
+/** dns_out_max() - The largest reply @q's guest takes without truncation */
+static size_t dns_out_max(const struct usernat *un, const struct dns_query *q)
+{
+	return un->cfg.mtu - (q->v6 ? IP6_HLEN : IP4_HLEN) - UDP_HLEN;
+}
+
 /**
- * dns_to_guest() - Send @len bytes at udp4_out_payload() to @q's guest,
- * from the DNS address, port 53
+ * dns_to_guest() - Send @len bytes at dns_out_payload() to @q's guest,
+ * from the DNS address it asked (dns or dns6), port 53
  */
 static void dns_to_guest(struct usernat *un, const struct dns_query *q,
 			 size_t len)
 {
-	udp4_out_send(un, q->mac, un->cfg.dns, htons(DNS_PORT), q->gaddr,
-		      q->gport, len);
+	uint32_t a4;
+
+	if (q->v6) {
+		udp6_out_send(un, q->mac, un->cfg.dns6, htons(DNS_PORT),
+			      q->gaddr, q->gport, len);
+		return;
+	}
+	memcpy(&a4, q->gaddr, 4);
+	udp4_out_send(un, q->mac, un->cfg.dns, htons(DNS_PORT), a4, q->gport,
+		      len);
 }
 
 /**
@@ -439,7 +464,7 @@ static void dns_to_guest(struct usernat *un, const struct dns_query *q,
 static void dns_short_reply(struct usernat *un, const struct dns_query *q,
 			    uint16_t flags)
 {
-	uint8_t *p = udp4_out_payload(un);
+	uint8_t *p = dns_out_payload(un, q);
 	uint16_t f;
 
 	memcpy(p, q->q, q->qend);
@@ -577,32 +602,41 @@ static size_t dns_question_end(const struct pkt *msg, uint16_t qdcount)
 }
 
 /**
- * dns_from_guest() - A query from a guest to the DNS address, port 53
- * @sport:	the guest's source port, network order
- * @payload:	the UDP payload (untrusted; not kept past the call)
+ * dns_query_check() - Is @payload a query we can forward?
+ * Return: end of its question section, or 0 if malformed (counted)
  */
-void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
-		    uint16_t sport, const struct pkt *payload)
+static size_t dns_query_check(struct usernat *un, const struct pkt *payload)
 {
-	struct un_dns *d = un->dns;
 	struct pkt c = *payload;
 	uint16_t id, flags, qdcount;
-	struct dns_query *q;
 	size_t qend;
-	int64_t now = un_now_ms();
-	int up, ret;
 
 	if (pkt_be16(&c, &id) || pkt_be16(&c, &flags) ||
 	    pkt_be16(&c, &qdcount) || (flags & DNS_QR) ||
 	    !(qend = dns_question_end(payload, qdcount)) ||
 	    qend > DNS_QSTORE) {
 		UN_COUNT(un, drop_dns_malformed);
-		return;
+		return 0;
 	}
-	q = dns_query_alloc(un);
-	q->gaddr = ip->saddr;
-	q->gport = sport;
-	memcpy(q->mac, ip->src_mac, ETH_ALEN);
+	return qend;
+}
+
+/**
+ * dns_query_start() - Forward a new query @q upstream, or refuse it
+ * @q:		fresh entry, guest fields set
+ * @payload:	the guest's query (untrusted; not kept past the call)
+ * @qend:	end of its question section (dns_query_check())
+ * @refuse:	nonzero if the egress policy refused it: REFUSED (RFC 1035
+ *		4.1.1) at once rather than a timeout
+ */
+static void dns_query_start(struct usernat *un, struct dns_query *q,
+			    const struct pkt *payload, size_t qend,
+			    int refuse)
+{
+	struct un_dns *d = un->dns;
+	int64_t now = un_now_ms();
+	int up, ret;
+
 	q->tries = 0;
 	q->asked = 0;
 	q->qend = (uint16_t)qend;
@@ -610,11 +644,9 @@ void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
 	q->whole = payload->len <= DNS_QSTORE;
 	memcpy(q->q, payload->p, q->len);
 
-	/* Egress policy (policy.c): our address and port 53 stand for the
-	 * upstreams (--restrict refuses DNS unless allowed); REFUSED, RFC
-	 * 1035 4.1.1, at once rather than a timeout */
-	if (policy_check(un, IPPROTO_UDP4, ip->daddr, DNS_PORT)) {
-		UN_COUNT(un, drop_policy);
+	if (refuse) {
+		if (!q->v6)	/* udp_policy6_refuse() counted it */
+			UN_COUNT(un, drop_policy);
 		dns_short_reply(un, q, DNS_QR | DNS_RCODE_REFUSED);
 		dns_query_free(d, q);
 		return;
@@ -633,6 +665,57 @@ void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
 		dns_query_next(un, q, now);	/* this one, not the server */
 	else if (ret)
 		dns_upstream_failed(un, (unsigned int)up, now);
+}
+
+/**
+ * dns_from_guest() - A query from a guest to the DNS address, port 53
+ * @sport:	the guest's source port, network order
+ * @payload:	the UDP payload (untrusted; not kept past the call)
+ */
+void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
+		    uint16_t sport, const struct pkt *payload)
+{
+	struct dns_query *q;
+	size_t qend = dns_query_check(un, payload);
+
+	if (!qend)
+		return;
+	q = dns_query_alloc(un);
+	q->v6 = false;
+	memcpy(q->gaddr, &ip->saddr, 4);
+	q->gport = sport;
+	memcpy(q->mac, ip->src_mac, ETH_ALEN);
+	/* Egress policy (policy.c): our address and port 53 stand for the
+	 * upstreams (--restrict refuses DNS unless allowed) */
+	dns_query_start(un, q, payload, qend,
+			policy_check(un, IPPROTO_UDP4, ip->daddr, DNS_PORT));
+}
+
+/**
+ * dns_from_guest6() - A query from a guest to dns6, port 53
+ * @ip:		the query's packet (validated by udp.c)
+ * @sport:	the guest's source port, network order
+ * @payload:	the UDP payload (untrusted; not kept past the call)
+ *
+ * As over IPv4; the reply goes back from dns6.  The policy sees dns6 as
+ * the IPv4 DNS address (udp_policy6_refuse()).
+ */
+void dns_from_guest6(struct usernat *un, const struct ip6_in *ip,
+		     uint16_t sport, const struct pkt *payload)
+{
+	struct dns_query *q;
+	size_t qend = dns_query_check(un, payload);
+	bool refused;
+
+	if (!qend)
+		return;
+	refused = udp_policy6_refuse(un, ip, DNS_PORT, true);
+	q = dns_query_alloc(un);
+	q->v6 = true;
+	memcpy(q->gaddr, ip->saddr, 16);
+	q->gport = sport;
+	memcpy(q->mac, ip->src_mac, ETH_ALEN);
+	dns_query_start(un, q, payload, qend, refused ? -EACCES : 0);
 }
 
 /*
@@ -667,13 +750,13 @@ static void dns_reply(struct usernat *un, unsigned int up, size_t len)
 		UN_COUNT(un, drop_dns_reply);
 		return;
 	}
-	if (len > un->cfg.mtu - IP4_HLEN - UDP_HLEN) {
+	if (len > dns_out_max(un, q)) {
 		/* RFC 2181 9: too big, say so; the guest asks over TCP */
 		UN_COUNT(un, dns_truncated);
 		dns_short_reply(un, q, DNS_QR | DNS_TC |
 				(uint16_t)((r[2] << 8 | r[3]) & 0x048f));
 	} else {
-		p = udp4_out_payload(un);
+		p = dns_out_payload(un, q);
 		memcpy(p, r, len);
 		memcpy(p, q->q, 2);	/* the guest's ID */
 		UN_COUNT(un, dns_replies);

@@ -9,6 +9,7 @@
 
 struct usernat;
 struct ip4_in;
+struct ip6_in;
 struct pkt;
 
 /* Counters of this module, X(name, description), merged into UN_COUNTERS */
@@ -26,6 +27,8 @@ struct pkt;
 
 void dns_from_guest(struct usernat *un, const struct ip4_in *ip,
 		    uint16_t sport, const struct pkt *payload);
+void dns_from_guest6(struct usernat *un, const struct ip6_in *ip,
+		     uint16_t sport, const struct pkt *payload);
 int dns_tcp_upstream(struct usernat *un, struct sockaddr_storage *ss,
 		     socklen_t *len);
 

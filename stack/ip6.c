@@ -27,8 +27,8 @@
  *     IPv4-mapped addresses: dropped (drop_ip6_dst);
  *   - anything else is routed: not from a link-local source (RFC 4291
  *     2.5.6), hop limit checked (RFC 8200 3), then echo requests go to
- *     icmp6.c's icmp6_echo_nat() and TCP and UDP to ip6_nat_from_guest(),
- *     which count drop_ip6_nat until the NAT modules take IPv6.
+ *     icmp6.c's icmp6_echo_nat() and TCP and UDP to ip6_nat_from_guest()
+ *     (UDP to udp.c; TCP counts drop_ip6_nat until tcp.c takes IPv6).
  *
  * Extension headers (RFC 8200 4) are walked with a bounded loop of at most
  * IP6_EXT_MAX headers, each one bounds-checked through the pkt cursor
@@ -325,24 +325,23 @@ drop:		/* too many headers, or truncated, or answered above */
  *		or one of our unicast addresses (ip->local); l4 is the
  *		unvalidated transport header and data
  *
- * The TCP and UDP modules take IPv6 here: tcp_from_guest6(un, ip) and
- * udp_from_guest6(un, ip) (the latter also the DNS forwarder for dns6:53),
- * whatever names they choose.  Until they do, packets are counted in
- * drop_ip6_nat; UDP for our own addresses gets a port unreachable, so that
- * a resolver given dns6 by RDNSS or DHCPv6 moves on at once to its next
- * server instead of timing out.
+ * UDP goes to udp_from_guest6() (udp.c): NAT, and the DNS forwarder at
+ * dns6 port 53; it answers other ports of our addresses with a port
+ * unreachable itself.  The TCP module takes IPv6 here as
+ * tcp_from_guest6(un, ip), whatever name it chooses; until it does, TCP is
+ * counted in drop_ip6_nat.
  */
 void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip)
 {
 	switch (ip->proto) {
+	case IP6_NH_UDP:
+		udp_from_guest6(un, ip);
+		return;
 	case IP6_NH_TCP:	/* TCP NAT: tcp_from_guest6(un, ip) */
-	case IP6_NH_UDP:	/* UDP NAT, DNS: udp_from_guest6(un, ip) */
 	default:
 		break;
 	}
 	UN_COUNT(un, drop_ip6_nat);
-	if (ip->proto == IP6_NH_UDP && ip->local)
-		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
 }
 
 /**

@@ -19,6 +19,13 @@
  * else.  A rule that names ports matches only TCP and UDP; one without
  * ports matches ICMP echo as well.
  *
+ * Rules are IPv4 (ADDR/PREFIX[:PORTS]) or IPv6 (ADDR6/PREFIX, or with
+ * ports [ADDR6/PREFIX]:PORTS), and match destinations of their own family,
+ * as iptables and ip6tables do: "--deny 0.0.0.0/0" leaves IPv6 alone,
+ * --restrict covers both.  One exception: our own IPv6 addresses, gateway6
+ * and dns6, are the same host services and DNS relay as the gateway and
+ * DNS addresses, so a rule matches them by either address.
+ *
  * What the policy never touches: DHCP, ARP, the gateway's own answer to a
  * ping (all served in this process, no host socket), and port forwards
  * (inbound: the host side chose them).  This follows libslirp's
@@ -40,6 +47,7 @@
 #include "stack.h"
 #include "wire/icmp.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 
 #define POLICY_LOG_MS	10000	/* "denied" info lines at most this often */
 
@@ -136,9 +144,84 @@ static int policy_net(const char *s, struct policy_rule *r)
 }
 
 /**
+ * policy_net6() - Parse ADDR6[/PREFIX] (prefix 0-128; none means /128)
+ * @s:		the text, NUL-terminated, no brackets, no port part
+ * Return: 0, or -1
+ */
+static int policy_net6(const char *s, struct policy_rule *r)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	unsigned long prefix = 128;
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s), i;
+	char *end;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, alen);
+	addr[alen] = 0;
+	if (inet_pton(AF_INET6, addr, r->net6) != 1)
+		return -1;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -1;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end || prefix > 128)
+			return -1;
+	}
+	r->v6 = true;
+	r->prefix6 = (uint8_t)prefix;
+	for (i = 0; i < 16; i++) {	/* clear the host bits */
+		if (prefix >= 8 * (i + 1))
+			continue;
+		r->net6[i] &= prefix > 8 * i ?
+			      (uint8_t)(0xff << (8 - (prefix - 8 * i))) : 0;
+	}
+	return 0;
+}
+
+/**
+ * policy_split() - Split a rule into its network and its PORTS
+ * @spec:	NET[:PORTS] for IPv4; ADDR6/PREFIX, or [ADDR6/PREFIX]:PORTS
+ * @net:	the network part, output, @size bytes
+ * @ports:	output: the PORTS text, or NULL if the rule has none
+ * @v6:		output: the network is an IPv6 one
+ *
+ * Return: 0, or -1 if @spec is malformed
+ */
+static int policy_split(const char *spec, char *net, size_t size,
+			const char **ports, bool *v6)
+{
+	const char *close, *colon = strchr(spec, ':');
+	size_t n;
+
+	*v6 = spec[0] == '[' || (colon && strchr(colon + 1, ':'));
+	if (spec[0] == '[') {
+		close = strchr(spec, ']');
+		if (!close || (close[1] && close[1] != ':'))
+			return -1;
+		n = (size_t)(close - spec - 1);
+		spec++;
+		colon = close[1] ? close + 1 : NULL;
+	} else if (*v6) {
+		n = strlen(spec);	/* bare IPv6 networks have no ports */
+		colon = NULL;
+	} else {
+		n = colon ? (size_t)(colon - spec) : strlen(spec);
+	}
+	if (n >= size)
+		return -1;
+	memcpy(net, spec, n);
+	net[n] = 0;
+	*ports = colon ? colon + 1 : NULL;
+	return 0;
+}
+
+/**
  * policy_parse() - Parse one rule, NET[:PORTS]
  * @spec:	ADDR/PREFIX, ADDR/PREFIX:PORT or ADDR/PREFIX:FIRST-LAST (a bare
- *		ADDR is ADDR/32)
+ *		ADDR is ADDR/32); IPv6: ADDR6/PREFIX, [ADDR6/PREFIX]:PORTS (a
+ *		bare ADDR6 is ADDR6/128)
  * @allow:	true for an --allow rule, false for --deny
  * @out:	the rule, output
  * @err:	on failure, a newly allocated message (free with free())
@@ -151,34 +234,29 @@ int policy_parse(const char *spec, bool allow, struct policy_rule *out,
 	const char *key = allow ? "allow" : "deny";
 	struct policy_rule r = { .allow = allow, .port_lo = 0,
 				 .port_hi = 65535, .any_port = true };
-	char net[64];
-	const char *colon;
-	size_t nlen;
+	char net[INET6_ADDRSTRLEN + 8];
+	const char *ports;
+	bool v6;
 
 	if (err)
 		*err = NULL;
 	if (!spec || !*spec)
 		return policy_err(err, "%s: needs NET[:PORTS], e.g. "
 				  "10.0.0.0/8 or 192.0.2.1/32:443", key);
-	colon = strchr(spec, ':');
-	nlen = colon ? (size_t)(colon - spec) : strlen(spec);
-	if (nlen >= sizeof(net))
+	if (policy_split(spec, net, sizeof(net), &ports, &v6) ||
+	    (v6 ? policy_net6(net, &r) : policy_net(net, &r)))
 		goto bad;
-	memcpy(net, spec, nlen);
-	net[nlen] = 0;
-	if (policy_net(net, &r))
-		goto bad;
-	if (colon) {
-		if (policy_ports(colon + 1, &r))
+	if (ports) {
+		if (policy_ports(ports, &r))
 			goto bad;
 		r.any_port = false;
 	}
 	*out = r;
 	return 0;
 bad:
-	return policy_err(err, "%s: '%s': expected ADDR/PREFIX[:PORT] or "
-			  "ADDR/PREFIX:FIRST-LAST (prefix 0-32, ports "
-			  "1-65535)", key, spec);
+	return policy_err(err, "%s: '%s': expected ADDR/PREFIX[:PORTS] or "
+			  "[ADDR6/PREFIX][:PORTS] (prefix 0-32 or 0-128, "
+			  "PORTS N or N-M, 1-65535)", key, spec);
 }
 
 /**
@@ -192,7 +270,30 @@ bad:
 bool policy_rule_match(const struct policy_rule *r, uint8_t proto,
 		       uint32_t daddr, uint16_t dport_h)
 {
-	if ((daddr & r->mask) != r->net)
+	if (r->v6 || (daddr & r->mask) != r->net)
+		return false;
+	if (r->any_port)
+		return true;
+	if (proto != IPPROTO_TCP4 && proto != IPPROTO_UDP4)
+		return false;
+	return dport_h >= r->port_lo && dport_h <= r->port_hi;
+}
+
+/**
+ * policy_rule_match6() - Does IPv6 rule @r hold this destination?
+ * @proto:	IPPROTO_TCP4, IPPROTO_UDP4 (same numbers in IPv6) or
+ *		IPPROTO_ICMP6
+ * @daddr:	16 bytes
+ * @dport_h:	host order; ignored for ICMPv6
+ */
+bool policy_rule_match6(const struct policy_rule *r, uint8_t proto,
+			const uint8_t daddr[16], uint16_t dport_h)
+{
+	unsigned int full = r->prefix6 / 8, bits = r->prefix6 % 8;
+
+	if (!r->v6 || memcmp(daddr, r->net6, full))
+		return false;
+	if (bits && ((daddr[full] ^ r->net6[full]) & (0xff << (8 - bits))))
 		return false;
 	if (r->any_port)
 		return true;
@@ -230,6 +331,44 @@ int policy_check(const struct usernat *un, uint8_t proto, uint32_t daddr,
 }
 
 /**
+ * policy_check6() - May a guest open a new IPv6 flow to this destination?
+ * @un:		instance
+ * @proto:	IPPROTO_TCP4, IPPROTO_UDP4 (the same numbers in IPv6) or
+ *		IPPROTO_ICMP6
+ * @daddr:	destination as the guest addressed it, 16 bytes
+ * @dport_host_order: destination port, host order (0 for ICMPv6)
+ *
+ * IPv6 rules match IPv6 destinations; our gateway6 and dns6 addresses are
+ * matched by IPv6 rules on them and by IPv4 rules on their twins, the
+ * gateway and DNS addresses, in rule order.  Pure, as policy_check().
+ *
+ * Return: 0 to allow, -EACCES to refuse
+ */
+int policy_check6(const struct usernat *un, uint8_t proto,
+		  const uint8_t daddr[16], uint16_t dport_host_order)
+{
+	const GArray *rules = un->cfg.policy;
+	uint8_t proto4 = proto == IPPROTO_ICMP6 ? IPPROTO_ICMP4 : proto;
+	uint32_t twin = 0;
+	guint i;
+
+	if (!memcmp(daddr, un->cfg.gw6, 16))
+		twin = un->cfg.gw;
+	else if (!memcmp(daddr, un->cfg.dns6, 16))
+		twin = un->cfg.dns;
+	for (i = 0; rules && i < rules->len; i++) {
+		const struct policy_rule *r =
+			&g_array_index(rules, struct policy_rule, i);
+
+		if (policy_rule_match6(r, proto, daddr, dport_host_order) ||
+		    (twin && policy_rule_match(r, proto4, twin,
+					       dport_host_order)))
+			return r->allow ? 0 : -EACCES;
+	}
+	return un->cfg.restricted ? -EACCES : 0;
+}
+
+/**
  * policy_refuse() - Check a new UDP or ICMP flow; refuse it if denied
  * @ip:		the guest's first packet of the flow
  * @dport_h:	its destination port, host order (0 for ICMP)
@@ -247,23 +386,25 @@ bool policy_refuse(struct usernat *un, const struct ip4_in *ip,
 	const char *proto = ip->proto == IPPROTO_TCP4 ? "TCP" :
 			    ip->proto == IPPROTO_UDP4 ? "UDP" : "ICMP";
 	int64_t now;
-	char s[16], d[16];
+	char s[16], d[16], port[8] = "";
 
 	if (!policy_check(un, ip->proto, ip->daddr, dport_h))
 		return false;
 	UN_COUNT(un, drop_policy);
+	if (ip->proto == IPPROTO_TCP4 || ip->proto == IPPROTO_UDP4)
+		snprintf(port, sizeof(port), ":%u", dport_h);
 	now = un_now_ms();
 	if (!un->last_policy_log_ms ||
 	    now - un->last_policy_log_ms >= POLICY_LOG_MS) {
 		un->last_policy_log_ms = now;
-		un_info(un, "policy: refused %s %s -> %s:%u (further refusals "
+		un_info(un, "policy: refused %s %s -> %s%s (further refusals "
 			"for %d s only counted, drop_policy)", proto,
 			un_ip4_str(ip->saddr, s), un_ip4_str(ip->daddr, d),
-			dport_h, POLICY_LOG_MS / 1000);
+			port, POLICY_LOG_MS / 1000);
 	} else {
-		un_debug(un, "policy: refused %s %s -> %s:%u", proto,
+		un_debug(un, "policy: refused %s %s -> %s%s", proto,
 			 un_ip4_str(ip->saddr, s), un_ip4_str(ip->daddr, d),
-			 dport_h);
+			 port);
 	}
 	/* RFC 1812 5.2.7.1: code 13, communication administratively
 	 * prohibited */

@@ -141,17 +141,21 @@ const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip)
 	return g_hash_table_lookup(un->guests, GUINT_TO_POINTER(ip));
 }
 
-static void limit_log(struct usernat *un, uint32_t guest_ip, const char *what)
+/* "limit reached", at most once per 10 s, naming the guest by @guest_ip,
+ * or by @mac if set (IPv6 flows) */
+static void limit_log(struct usernat *un, uint32_t guest_ip,
+		      const uint8_t *mac, const char *what)
 {
 	int64_t now = un_now_ms();
-	char a[16];
+	char a[18];
 
 	UN_COUNT(un, drop_flow_limit);
 	if (now - un->last_limit_log_ms < 10000)
 		return;
 	un->last_limit_log_ms = now;
 	un_warn(un, "limit reached: %s from %s refused (flows: %u in all)",
-		what, un_ip4_str(guest_ip, a), un->flows);
+		what, mac ? un_mac_str(mac, a) : un_ip4_str(guest_ip, a),
+		un->flows);
 }
 
 /**
@@ -166,13 +170,71 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what)
 
 	if (un->flows >= un->cfg.lim.max_flows ||
 	    (g && g->flows >= un->cfg.lim.max_flows_guest)) {
-		limit_log(un, guest_ip, what);
+		limit_log(un, guest_ip, NULL, what);
 		return -ENOSPC;
 	}
 	un->flows++;
 	if (g)
 		g->flows++;
 	return 0;
+}
+
+/* IPv6 flows of one guest MAC (un->guests6); see un_flow_charge6() */
+struct un_guest6 {
+	uint64_t mac;			/* key: the MAC in the low 48 bits */
+	unsigned int flows;
+};
+
+/** un_mac_key() - A MAC as a 64-bit key; Return: key */
+static uint64_t un_mac_key(const uint8_t *mac)
+{
+	uint64_t k = 0;
+	int i;
+
+	for (i = 0; i < ETH_ALEN; i++)
+		k = k << 8 | mac[i];
+	return k;
+}
+
+/**
+ * un_flow_charge6() - Account a new IPv6 flow of guest @mac (see stack.h)
+ * @what:	flow kind for the log line
+ *
+ * The per-guest entry is allocated with the guest's first IPv6 flow and
+ * freed with its last, so the table holds only guests with flows (bounded
+ * by max-flows).  Return: 0, or -ENOSPC if the instance or the guest is at
+ * its cap
+ */
+int un_flow_charge6(struct usernat *un, const uint8_t *mac, const char *what)
+{
+	uint64_t k = un_mac_key(mac);
+	struct un_guest6 *g = g_hash_table_lookup(un->guests6, &k);
+
+	if (un->flows >= un->cfg.lim.max_flows ||
+	    (g && g->flows >= un->cfg.lim.max_flows_guest)) {
+		limit_log(un, 0, mac, what);
+		return -ENOSPC;
+	}
+	if (!g) {
+		g = g_new0(struct un_guest6, 1);
+		g->mac = k;
+		g_hash_table_insert(un->guests6, &g->mac, g);
+	}
+	un->flows++;
+	g->flows++;
+	return 0;
+}
+
+/** un_flow_release6() - The IPv6 flow charged to @mac has ended */
+void un_flow_release6(struct usernat *un, const uint8_t *mac)
+{
+	uint64_t k = un_mac_key(mac);
+	struct un_guest6 *g = g_hash_table_lookup(un->guests6, &k);
+
+	if (un->flows)
+		un->flows--;
+	if (g && !--g->flows)
+		g_hash_table_remove(un->guests6, &k);
 }
 
 void un_flow_release(struct usernat *un, uint32_t guest_ip)
@@ -193,7 +255,7 @@ int un_half_open_charge(struct usernat *un, uint32_t guest_ip)
 						 GUINT_TO_POINTER(guest_ip));
 
 	if (g && g->half_open >= un->cfg.lim.max_half_open) {
-		limit_log(un, guest_ip, "half-open TCP connection");
+		limit_log(un, guest_ip, NULL, "half-open TCP connection");
 		return -ENOSPC;
 	}
 	if (g)
@@ -261,6 +323,8 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 	un->log_level = un->cfg.log_level;
 	un->guests = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 					   g_free);
+	un->guests6 = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+					    NULL, g_free);
 	un->last_defend_ms = -100000;
 
 	un->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -286,7 +350,8 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 		goto fail;
 	}
 	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
-	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0) {
+	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0 ||
+	    (ret = icmp6_nat_init(un)) < 0) {
 		if (err)
 			*err = g_strdup_printf("cannot set up NAT: %s",
 					       strerror(-ret));
@@ -309,6 +374,7 @@ void usernat_free(struct usernat *un)
 	usernat_pcap_stop(un);
 	fwd_cleanup(un);
 	dns_cleanup(un);
+	icmp6_nat_cleanup(un);
 	icmp_cleanup(un);
 	udp_cleanup(un);
 	tcp_cleanup(un);
@@ -320,6 +386,8 @@ void usernat_free(struct usernat *un)
 		close(un->epfd);
 	if (un->guests)
 		g_hash_table_destroy(un->guests);
+	if (un->guests6)
+		g_hash_table_destroy(un->guests6);
 	un_config_clear(&un->cfg);
 	g_free(un);
 }
@@ -351,6 +419,7 @@ static void timer_tick(struct usernat *un)
 	tcp_tick(un, now);
 	udp_tick(un, now);
 	icmp_tick(un, now);
+	icmp6_nat_tick(un, now);
 	dns_tick(un, now);
 	ip6_tick(un, now);
 }
@@ -400,6 +469,9 @@ void usernat_service(struct usernat *un)
 			break;
 		case UN_EP_DNS:
 			dns_ready(un, ref, ev[i].events);
+			break;
+		case UN_EP_ICMP6:
+			icmp6_nat_ready(un, ref, ev[i].events);
 			break;
 		case UN_EP_FWD:
 			fwd_ready(un, ref, ev[i].events);
@@ -456,6 +528,7 @@ void usernat_flows_foreach(const struct usernat *un, un_flow_fn fn,
 	tcp_flows_foreach(un, fn, opaque);
 	udp_flows_foreach(un, fn, opaque);
 	icmp_flows_foreach(un, fn, opaque);
+	icmp6_flows_foreach(un, fn, opaque);
 }
 
 void usernat_set_log_level(struct usernat *un, int level)

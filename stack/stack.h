@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <stdint.h>
+#include <string.h>
 #include <glib.h>
 
 #include "usernat.h"
@@ -107,6 +108,7 @@ enum un_ep_type {
 	UN_EP_DNS,		/* idx: DNS upstream socket */
 	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
 	UN_EP_FWD,		/* idx: forward socket slot (fwd.c) */
+	UN_EP_ICMP6,		/* idx: ICMPv6 echo flow (icmp6.c) */
 	UN_EP_TYPES
 };
 
@@ -184,6 +186,7 @@ struct un_dns;
 struct un_pcap;
 struct un_fwd;
 struct un_ip6;
+struct un_icmp6;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -202,6 +205,9 @@ struct usernat {
 	struct un_pcap *pcap;		/* pcap.c, NULL unless capturing */
 	struct un_fwd *fwd;		/* fwd.c, NULL until a forward exists */
 	struct un_ip6 *ip6;		/* ip6.c, ndp.c...; NULL if no-ipv6 */
+	struct un_icmp6 *icmp6;		/* icmp6.c echo NAT; NULL if no-ipv6 */
+	GHashTable *guests6;		/* MAC -> struct un_guest6, IPv6 flow
+					 * accounting (un_flow_charge6()) */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
@@ -245,6 +251,12 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
 void un_flow_release(struct usernat *un, uint32_t guest_ip);
 int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
 void un_half_open_release(struct usernat *un, uint32_t guest_ip);
+/* IPv6 flows are charged to the guest's MAC (a guest may use any number of
+ * addresses in the prefix: SLAAC, privacy, DHCPv6), in a count separate
+ * from its IPv4 address's; max-flows covers both.  @mac is the MAC the flow
+ * was created from: keep it for the release, the guest's may change. */
+int un_flow_charge6(struct usernat *un, const uint8_t *mac, const char *what);
+void un_flow_release6(struct usernat *un, const uint8_t *mac);
 
 /* Flow listing for the control socket: each module reports its flows */
 typedef void (*un_flow_fn)(void *opaque, const struct usernat_flow *flow);
@@ -252,6 +264,8 @@ void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
 void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
 void icmp_flows_foreach(const struct usernat *un, un_flow_fn fn,
 			void *opaque);
+void icmp6_flows_foreach(const struct usernat *un, un_flow_fn fn,
+			 void *opaque);
 
 /* Port forwards (fwd.c) */
 void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events);
@@ -352,11 +366,13 @@ void ndp_guest_seen(struct usernat *un, const uint8_t *mac);
 
 /* IPv6 NAT hooks: traffic the IPv6 modules don't terminate themselves.
  * ip6_nat_from_guest() (ip6.c) gets TCP and UDP (but DHCPv6) for a
- * routable destination or for one of our unicast addresses (ip->local);
- * icmp6_echo_nat() (icmp6.c) gets echo requests to routable addresses.
- * Both only count drop_ip6_nat until the NAT modules handle IPv6. */
+ * routable destination or for one of our unicast addresses (ip->local),
+ * and passes UDP to udp_from_guest6() (udp.c: NAT, and the DNS forwarder
+ * at dns6 port 53); icmp6_echo_nat() (icmp6.c) NATs echo requests to
+ * routable addresses. */
 void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip);
 void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip);
+void udp_from_guest6(struct usernat *un, const struct ip6_in *ip);
 
 /* Building IPv6 frames toward guests, in un->obuf */
 #define UN_L4_OFF6	(ETH_HLEN + 40)
@@ -376,6 +392,11 @@ void udp6_out_send(struct usernat *un, const uint8_t *dst_mac,
 		   uint16_t dport, size_t len);
 void icmp6_send_error(struct usernat *un, const struct ip6_in *ip,
 		      uint8_t type, uint8_t code, uint32_t param);
+void icmp6_send_error_flow(struct usernat *un, const uint8_t *guest_mac,
+			   uint8_t proto, const uint8_t *saddr,
+			   const uint8_t *daddr, const void *l4hdr,
+			   size_t l4len, uint8_t type, uint8_t code);
+int icmp6_unreach_code(int err);
 
 /* NAT modules: set-up, teardown, host-side events, housekeeping.
  * *_init() returns 0 or negative errno; *_cleanup() is safe after a failed
@@ -397,6 +418,10 @@ int dns_init(struct usernat *un);
 void dns_cleanup(struct usernat *un);
 void dns_ready(struct usernat *un, union un_ref ref, uint32_t events);
 void dns_tick(struct usernat *un, int64_t now_ms);
+int icmp6_nat_init(struct usernat *un);
+void icmp6_nat_cleanup(struct usernat *un);
+void icmp6_nat_ready(struct usernat *un, union un_ref ref, uint32_t events);
+void icmp6_nat_tick(struct usernat *un, int64_t now_ms);
 
 /**
  * un_host_addr() - The host address a guest destination maps to
@@ -410,6 +435,25 @@ static inline uint32_t un_host_addr(const struct usernat *un, uint32_t daddr)
 	if (daddr == un->cfg.gw && un->cfg.map_host_loopback)
 		return htonl(INADDR_LOOPBACK);
 	return daddr;
+}
+
+/**
+ * un_host_addr6() - The host address an IPv6 guest destination maps to
+ * @daddr:	destination the guest used, 16 bytes
+ * @out:	address to connect() to, 16 bytes, output
+ *
+ * gateway6 stands for the host's ::1 unless no-map-host-loopback is set,
+ * as the IPv4 gateway does for 127.0.0.1.
+ */
+static inline void un_host_addr6(const struct usernat *un,
+				 const uint8_t *daddr, uint8_t *out)
+{
+	static const uint8_t loopback[16] = { [15] = 1 };
+
+	if (un->cfg.map_host_loopback && !memcmp(daddr, un->cfg.gw6, 16))
+		memcpy(out, loopback, 16);
+	else if (out != daddr)
+		memcpy(out, daddr, 16);
 }
 
 /* DHCP server (dhcp.c) */

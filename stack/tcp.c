@@ -6,10 +6,13 @@
  * Each guest TCP connection is spliced to one ordinary host socket.  We are
  * a full TCP endpoint toward the guest (sequence numbers, windows,
  * retransmission) and a plain socket user toward the host; the host kernel
- * does the real TCP toward the destination.  The code is split by side:
- * tcp_in.c takes segments from guests, tcp_out.c builds segments toward
- * them and reads host sockets, this file owns the table, the timers and the
- * dispatch of host socket events.
+ * does the real TCP toward the destination.  The code is split by concern:
+ *   tcp.c	the table, the timers, host socket events, the flow listing
+ *   tcp_in.c	segments from guests: validation, SYN, ACK, data, FIN, RST
+ *   tcp_out.c	segments toward guests, reading host sockets, timeouts
+ *   tcp_ooo.c	guest segments that arrived out of order; our SACK blocks
+ *   tcp_sack.c	the guest's SACK blocks, for loss recovery toward it
+ *   tcp_fwd.c	connections from port forwards, opened toward the guest
  *
  * States (enum tcp_state), with RFC 9293 names for the guest side:
  *
@@ -19,6 +22,7 @@
  *		  -> ICMP unreachable; no answer in 75 s -> dropped silently,
  *		  as an unanswering host would be.
  *   SYN_RCVD	  our SYN-ACK sent, retransmitted on RTO, up to 5 times.
+ *   SYN_SENT	  port forwards only: our SYN sent to the guest (tcp_fwd.c).
  *   ESTABLISHED  data both ways.  Closing is tracked by flags rather than
  *		  more states: TF_GUEST_FIN (guest's FIN taken: shutdown(WR)
  *		  on the host socket, host data still flows to the guest),
@@ -29,27 +33,30 @@
  *   (RST either way, a host socket error, idleness or too many retries
  *   free the entry at once, with an RST toward whichever side needs it.)
  *
- * What is buffered where: nothing, per connection, in usernat.
+ * What is buffered where.  In usernat, per connection: nothing, except
+ * out-of-order guest data in a bounded shared pool (below).
  *
  *   guest -> host: a guest segment that starts at RCV.NXT is written
  *   straight to the host socket (send(MSG_DONTWAIT)); we ACK only what the
- *   socket accepted, so the rest stays the guest's to retransmit.  Segments
- *   beyond RCV.NXT (out of order) are dropped with an immediate duplicate
- *   ACK; overlapping retransmissions are trimmed to the new part, so no byte
- *   is written twice.  The window we advertise is the free space of the
- *   host socket's send buffer (half of SO_SNDBUF, for skb overhead, minus
- *   SIOCOUTQ), never below 4 MSS while the socket takes data, so the guest
- *   slows down with the host's peer.  When the socket refuses data we
- *   advertise a zero window; EPOLLOUT then sends a window update (and three
- *   duplicate ACKs, so the guest resends the refused data by fast
- *   retransmit rather than after its RTO).
+ *   socket accepted, so the rest stays the guest's to retransmit.  A
+ *   segment beyond RCV.NXT waits in the out-of-order pool (tcp_ooo.c, at
+ *   most 4 MiB per instance, used only while something is missing) and is
+ *   written once the hole before it is filled; we answer it with an
+ *   immediate duplicate ACK carrying SACK blocks (RFC 2018) if the guest
+ *   allows them.  Overlaps are trimmed, so no byte is written twice.  The
+ *   window we advertise is the free space of the host socket's send
+ *   buffer (SO_MEMINFO: SO_SNDBUF minus what is queued, halved for the
+ *   skb overhead of new data), so the guest slows down with the host's
+ *   peer; below 4 MSS it closes, and EPOLLOUT reopens it with a window
+ *   update.  If the socket does refuse data, the update is followed by
+ *   three duplicate ACKs, so the guest resends at once, not after its RTO.
  *
  *   host -> guest: data stays in the host socket's receive buffer until the
  *   guest ACKs it (passt's technique).  We read it with MSG_PEEK at
  *   SO_PEEK_OFF, the offset of SND.NXT past the first unconsumed byte;
  *   a guest ACK discards acknowledged bytes with recv(MSG_TRUNC), which
  *   also moves the kernel's peek offset back.  Retransmission needs no copy
- *   of its own: set the peek offset back to SND.UNA and read again.  Without
+ *   of its own: set the peek offset back and read again.  Without
  *   SO_PEEK_OFF (kernels before 6.9) we peek from the start of the queue
  *   with the already-sent bytes going to a discard buffer.  We read only
  *   what the guest's window (and our congestion window) allows, directly
@@ -60,15 +67,25 @@
  *   with a zero guest window EPOLLIN is switched off until the window opens.
  *   EOF is a peek that returns 0 once all data was read: our FIN follows.
  *
+ * Loss recovery toward the guest: RFC 6298 RTO (min 200 ms as Linux,
+ * backoff, give up after 15 tries or 2 min) with go-back-N from SND.UNA;
+ * fast retransmit on three duplicate ACKs with Limited Transmit (RFC 3042)
+ * and NewReno recovery (RFC 6582), resending one SACK hole per duplicate
+ * ACK when the guest reports them (RFC 6675, tcp_sack.c); a tail loss
+ * probe (RFC 8985) after 2 SRTT (at least 10 ms) without an ACK, so a lost
+ * last segment or a delayed ACK costs milliseconds, not the 200 ms RTO.
+ * Congestion window: slow start and congestion avoidance (RFC 5681),
+ * growing by bytes acknowledged, cut to 0.7 on loss (as CUBIC), never
+ * below 4 MSS but after a timeout: on a lossless link it quickly stops
+ * mattering and the guest's window rules.
+ *
  * Timers: one timerfd for the whole module, armed for the earliest deadline
  * of a min-heap of connections.  A connection has one heap key, the earliest
- * of its retransmission, window-probe or connect deadline (rto_at) and its
+ * of its retransmission, probe or connect deadline (rto_at) and its
  * idle deadline (last_ms + a limit that depends on the state).  Keys are
  * lazy: a deadline that moves later (every ACK pushes the RTO) costs nothing,
  * the entry fires early, finds nothing due and goes back in the heap at its
- * real deadline; only earlier deadlines sift up.  Retransmission follows
- * RFC 6298 (min 200 ms as Linux, backoff, give up after 15 tries or 2 min),
- * with NewReno fast retransmit (RFC 6582) and RFC 5681 congestion control.
+ * real deadline; only earlier deadlines sift up.
  *
  * Deferred work: a guest ACK or data segment usually arrives in a batch of
  * frames.  Rather than discard ACKed bytes, read more host data or ACK
@@ -76,7 +93,8 @@
  * is set to fire at once; the flush then does one recv(MSG_TRUNC), one peek
  * and one ACK per connection per batch.  ACKs are sent at once for 16 MSS of
  * new data, for out-of-order or duplicate segments (the guest counts
- * duplicate ACKs for fast retransmit), FINs and window changes.
+ * duplicate ACKs for fast retransmit), filled holes, FINs and window
+ * changes.
  *
  * Data structures: connections live in a pool of 256-entry chunks (pointers
  * stay valid as it grows; allocation only at SYN time), found by a hash of
@@ -84,7 +102,7 @@
  * intrusive chains; the guest's MAC is part of the connection and must
  * match, so one guest can't touch another's flows.  An epoll reference is
  * the slot index with an 8-bit generation, so an event for a connection
- * freed earlier in the same epoll batch is ignored.  About 170 bytes per
+ * freed earlier in the same epoll batch is ignored.  About 240 bytes per
  * connection, plus 4 for its hash bucket and 4 for its heap slot.
  */
 #include <arpa/inet.h>
@@ -93,6 +111,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -551,8 +571,22 @@ void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
 }
 
 /**
+ * tcp_push() - Send what tcp_write_host() left corked in the host socket
+ * (setting TCP_NODELAY pushes pending data, even if it was set already)
+ */
+static void tcp_push(struct tcp_conn *c)
+{
+	int one = 1;
+
+	c->flags &= ~TF_CORKED;
+	if (c->fd >= 0)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/**
  * tcp_flush_soon() - Do the deferred work of every queued connection:
- * discard ACKed host bytes, send what the windows allow, send due ACKs
+ * push corked guest data, discard ACKed host bytes, send what the windows
+ * allow, send due ACKs
  */
 static void tcp_flush_soon(struct usernat *un)
 {
@@ -570,6 +604,8 @@ static void tcp_flush_soon(struct usernat *un)
 			tcp_slot_release(t, c);
 			continue;
 		}
+		if (c->flags & TF_CORKED)
+			tcp_push(c);
 		if ((what & TF_SEND_DUE) && tcp_data_to_guest(un, c) < 0) {
 			tcp_reset(un, c, false);
 			continue;
@@ -733,6 +769,38 @@ static const char *tcp_state_name(const struct tcp_conn *c)
 }
 
 /**
+ * tcp_flow_host() - "ADDR:PORT" of @c's host side: the socket's peer, or
+ * where it is connecting to
+ */
+static void tcp_flow_host(const struct usernat *un, const struct tcp_conn *c,
+			  char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char a[INET6_ADDRSTRLEN];
+
+	ss.ss_family = AF_UNSPEC;
+	if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &sl))
+		ss.ss_family = AF_UNSPEC;	/* not connected yet */
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		snprintf(buf, len, "[%s]:%u",
+			 inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a)),
+			 ntohs(s6->sin6_port));
+	} else if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		snprintf(buf, len, "%s:%u", un_ip4_str(s4->sin_addr.s_addr, a),
+			 ntohs(s4->sin_port));
+	} else {
+		snprintf(buf, len, "%s:%u",
+			 un_ip4_str(un_host_addr(un, c->daddr), a),
+			 ntohs(c->dport));
+	}
+}
+
+/**
  * tcp_flows_foreach() - Report each TCP connection to @fn (control plane)
  *
  * The host side is the socket's peer: the destination of an outbound
@@ -751,9 +819,6 @@ void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
 		return;
 	for (s = 0; s < t->cap; s++) {
 		const struct tcp_conn *c = tcp_conn_at(t, s);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char a[INET6_ADDRSTRLEN];
 
 		if (c->state == TCP_ST_FREE || c->state == TCP_ST_DEAD)
 			continue;
@@ -763,26 +828,7 @@ void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
 		uf.inbound = !!(c->flags & TF_INBOUND);
 		uf.guest_addr = c->gaddr;
 		uf.guest_port = ntohs(c->gport);
-		ss.ss_family = AF_UNSPEC;
-		if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &sl))
-			ss.ss_family = AF_UNSPEC;	/* not connected yet */
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			snprintf(uf.host, sizeof(uf.host), "[%s]:%u",
-				 inet_ntop(AF_INET6, &s6->sin6_addr, a,
-					   sizeof(a)), ntohs(s6->sin6_port));
-		} else if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			snprintf(uf.host, sizeof(uf.host), "%s:%u",
-				 un_ip4_str(s4->sin_addr.s_addr, a),
-				 ntohs(s4->sin_port));
-		} else {
-			snprintf(uf.host, sizeof(uf.host), "%s:%u",
-				 un_ip4_str(un_host_addr(un, c->daddr), a),
-				 ntohs(c->dport));
-		}
+		tcp_flow_host(un, c, uf.host, sizeof(uf.host));
 		uf.bytes_from_guest = c->bytes_in;
 		uf.bytes_to_guest = c->bytes_out;
 		uf.age_ms = (uint64_t)MAX(now - c->created_ms, 0);

@@ -4,9 +4,10 @@
  * Validation (header length, checksum, options through the bounds-checked
  * TLV walker), the connection lookup, opening host connections for SYNs,
  * and the RFC 9293 3.10.7 segment processing: sequence check, RST and SYN
- * checks (RFC 5961), ACK processing with duplicate-ACK detection and
- * NewReno recovery, then the payload, written straight to the host socket,
- * and the FIN.  See the theory of operation in tcp.c.
+ * checks (RFC 5961), ACK processing with duplicate-ACK detection, NewReno
+ * and SACK recovery, then the payload, written straight to the host socket
+ * (or queued, out of order), and the FIN.  See the theory of operation in
+ * tcp.c.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -61,7 +62,8 @@ static int tcp_parse(struct usernat *un, const struct ip4_in *ip,
 }
 
 /**
- * tcp_syn_options() - Read MSS and window scale from a SYN's options
+ * tcp_syn_options() - Read MSS, window scale and SACK-permitted from the
+ * options of a SYN or SYN-ACK
  *
  * Walks the option area with pkt_tlv_next(): EOL ends it, NOP is one
  * byte, anything else has a length byte counting the kind and itself.  An
@@ -148,7 +150,8 @@ static bool tcp_addrs_ok(const struct usernat *un, const struct ip4_in *ip,
  *
  * The DNS address port 53 goes to the first upstream server (dns.c); other
  * ports there have no service.  Everything else goes to the destination,
- * the gateway address standing for the host's loopback (un_host_addr()).
+ * the gateway address standing for the host's loopback (un_host_addr());
+ * with no-map-host-loopback it stands for nothing and is refused.
  * Return: 0, or negative errno (-ECONNREFUSED: answer with an RST)
  */
 static int tcp_target(struct usernat *un, uint32_t daddr, uint16_t dport,
@@ -158,7 +161,8 @@ static int tcp_target(struct usernat *un, uint32_t daddr, uint16_t dport,
 
 	if (daddr == un->cfg.dns && dport == htons(TCP_DNS_PORT))
 		return dns_tcp_upstream(un, ss, len);	/* dns.c */
-	if (daddr == un->cfg.dns && daddr != un->cfg.gw)
+	if ((daddr == un->cfg.dns && daddr != un->cfg.gw) ||
+	    (daddr == un->cfg.gw && !un->cfg.map_host_loopback))
 		return -ECONNREFUSED;
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
@@ -186,24 +190,59 @@ static void tcp_fd_exhausted(struct usernat *un, int err)
 }
 
 /**
+ * tcp_host_connect() - Open @c's host socket and start connecting it
+ * @ss, @sl:	where to
+ *
+ * Failures to get a socket (descriptors, memory) answer the guest with an
+ * RST; the connect()'s own result comes now or later as tcp_connected() or
+ * tcp_connect_failed().
+ */
+static void tcp_host_connect(struct usernat *un, struct tcp_conn *c,
+			     const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd, one = 1, zero = 0, err;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		err = errno;
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+		    err == ENOMEM)
+			tcp_fd_exhausted(un, err);
+		tcp_reset(un, c, false);
+		return;
+	}
+	c->fd = fd;
+	/* the guest already decided how to segment: don't delay its data */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (un->tcp->peek_off)
+		setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
+	if (tcp_epoll_events(un, c, true, true)) {
+		tcp_reset(un, c, false);
+		return;
+	}
+	if (!connect(fd, (const struct sockaddr *)ss, sl))
+		tcp_connected(un, c);
+	else if (errno != EINPROGRESS)
+		tcp_connect_failed(un, c, errno);
+}
+
+/**
  * tcp_open() - A guest SYN for no existing flow: start the host connect()
  *
- * Refusals (limits, no descriptors, no service) answer with an RST; the
- * SYN-ACK, RST or ICMP error for the connect() itself comes from
- * tcp_connected()/tcp_connect_failed().  A payload on the SYN is not taken
- * (we don't offer TCP Fast Open); the guest sends it again.
+ * Refusals (no service, limits) answer with an RST.  A payload on the SYN
+ * is not taken (we don't offer TCP Fast Open); the guest sends it again.
  */
 static void tcp_open(struct usernat *un, const struct ip4_in *ip,
 		     const struct tcp_seg *s)
 {
 	const struct tcp_hdr *th = s->th;
 	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 	struct tcp_syn_opts o;
 	struct tcp_conn *c;
-	socklen_t sl = sizeof(ss);
-	int fd, one = 1, zero = 0, ret;
 
-	if ((ret = tcp_target(un, ip->daddr, th->dest, &ss, &sl))) {
+	if (tcp_target(un, ip->daddr, th->dest, &ss, &sl)) {
 		UN_COUNT(un, tcp_refused);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
@@ -221,46 +260,22 @@ static void tcp_open(struct usernat *un, const struct ip4_in *ip,
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	c->flags = TF_CHARGED | TF_HALF_OPEN | TF_WND_DIRTY;
-	c->created_ms = tcp_now();
+	/* offered back if the guest offers them: window scale, SACK */
+	c->flags = TF_CHARGED | TF_HALF_OPEN | TF_WND_DIRTY | TF_WS | TF_SACK;
+	c->created_ms = c->last_ms = tcp_now();
 	UN_COUNT(un, tcp_opened);
 	un->ctr[UN_CTR_tcp_active]++;
 	memcpy(c->mac, ip->src_mac, ETH_ALEN);
 	c->state = TCP_ST_CONNECTING;
 	c->rcv_nxt = c->rcv_acked = c->rcv_edge = s->seq + 1;
 	tcp_syn_options(un, s->opts, &o);
-	c->flags |= TF_WS | TF_SACK;	/* if the guest offers them */
 	tcp_syn_apply(un, c, &o);
 	c->snd_wnd = s->wnd;	/* never scaled in a SYN */
 	c->snd_wl1 = s->seq;
 	c->rto = TCP_RTO_INIT;
-	c->last_ms = tcp_now();
 	c->rto_at = c->last_ms + TCP_CONNECT_TIMEOUT;
 	tcp_timer_want(un, c, c->rto_at);
-
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0) {
-		ret = errno;
-		if (ret == EMFILE || ret == ENFILE || ret == ENOBUFS ||
-		    ret == ENOMEM)
-			tcp_fd_exhausted(un, ret);
-		tcp_reset(un, c, false);
-		return;
-	}
-	c->fd = fd;
-	/* the guest already decided how to segment: don't delay its data */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (un->tcp->peek_off)
-		setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero));
-	if ((ret = tcp_epoll_events(un, c, true, true))) {
-		tcp_reset(un, c, false);
-		return;
-	}
-	if (!connect(fd, (struct sockaddr *)&ss, sl))
-		tcp_connected(un, c);
-	else if (errno != EINPROGRESS)
-		tcp_connect_failed(un, c, errno);
+	tcp_host_connect(un, c, &ss, sl);
 }
 
 /**
@@ -323,6 +338,25 @@ unreach:
 }
 
 /**
+ * tcp_challenge_ack() - Answer a suspicious RST or SYN with an ACK, at most
+ * TCP_CHALLENGE_LIMIT a second for the instance (RFC 5961 7)
+ */
+static void tcp_challenge_ack(struct usernat *un, struct tcp_conn *c)
+{
+	struct un_tcp *t = un->tcp;
+	int64_t sec = tcp_now() / 1000;
+
+	if (sec != t->chack_sec) {
+		t->chack_sec = sec;
+		t->chack_count = 0;
+	}
+	if (t->chack_count++ >= TCP_CHALLENGE_LIMIT)
+		return;
+	UN_COUNT(un, tcp_challenge_ack);
+	tcp_send_ack(un, c, false);
+}
+
+/**
  * tcp_in_rst() - An RST for @c, checked as RFC 5961 3.2 asks: exactly at
  * RCV.NXT resets, elsewhere in the window gets a challenge ACK, outside it
  * is ignored.  Return: true if @c was freed
@@ -339,8 +373,7 @@ static bool tcp_in_rst(struct usernat *un, struct tcp_conn *c,
 	}
 	if (c->state == TCP_ST_ESTABLISHED && seq_gt(s->seq, c->rcv_nxt) &&
 	    seq_lt(s->seq, c->rcv_nxt + wnd)) {
-		UN_COUNT(un, tcp_challenge_ack);
-		tcp_send_ack(un, c, false);
+		tcp_challenge_ack(un, c);
 		return false;
 	}
 	UN_COUNT(un, tcp_drop_state);
@@ -440,6 +473,26 @@ static int tcp_dupack(struct usernat *un, struct tcp_conn *c)
 }
 
 /**
+ * tcp_recovery_ack() - New data acknowledged during fast recovery: a full
+ * ACK ends it, a partial ACK resends the next hole and deflates the
+ * window by what it acknowledged (RFC 6582 3.2 steps 3-4)
+ * Return: negative errno if the socket failed
+ */
+static int tcp_recovery_ack(struct usernat *un, struct tcp_conn *c,
+			    uint32_t acked)
+{
+	if (seq_ge(c->snd_una, c->recover)) {
+		c->flags &= ~TF_RECOVERY;
+		c->nsacked = 0;
+		c->cwnd = c->ssthresh;
+		return 0;
+	}
+	c->cwnd -= tcp_min(c->cwnd, acked);
+	c->cwnd += c->mss;
+	return tcp_resend_hole(un, c);
+}
+
+/**
  * tcp_acked() - The guest acknowledged new data up to SEG.ACK
  * @opts:	the ACK's options, for SACK blocks
  *
@@ -474,22 +527,13 @@ static int tcp_acked(struct usernat *un, struct tcp_conn *c, uint32_t ack,
 	} else {
 		tcp_rto_reset(c);		/* undo any backoff */
 	}
-	if (c->flags & TF_RECOVERY) {
-		if (seq_ge(ack, c->recover)) {
-			c->flags &= ~TF_RECOVERY;
-			c->nsacked = 0;
-			c->cwnd = c->ssthresh;	/* RFC 6582 3.2 step 3 */
-		} else {
-			c->cwnd -= tcp_min(c->cwnd, acked);
-			c->cwnd += c->mss;
-			ret = tcp_resend_hole(un, c);
-		}
-	} else if (c->cwnd < c->ssthresh) {
-		c->cwnd += acked;
-	} else {
+	if (c->flags & TF_RECOVERY)
+		ret = tcp_recovery_ack(un, c, acked);
+	else if (c->cwnd < c->ssthresh)
+		c->cwnd += acked;	/* slow start */
+	else			/* congestion avoidance: ~1 MSS per RTT */
 		c->cwnd += tcp_max(1, (uint32_t)((uint64_t)c->mss * acked /
 						 c->cwnd));
-	}
 	c->cwnd = tcp_min(c->cwnd, 1U << 30);
 	c->dupacks = 0;
 	c->flags &= ~TF_TLP_DONE;
@@ -522,6 +566,8 @@ static int tcp_in_ack(struct usernat *un, struct tcp_conn *c,
 	if (seq_lt(s->ack, c->snd_una))
 		return 0;		/* old: ignore the ACK, keep the data */
 	old_wnd = tcp_guest_window(un, c, s);
+	if (c->flags & TF_PERSIST)
+		c->retries = 0;	/* it answers our probes: keep probing */
 	if (s->ack != c->snd_una)
 		return tcp_acked(un, c, s->ack, &s->opts);
 	if (s->opts.len)
@@ -544,12 +590,20 @@ static bool tcp_both_closed(const struct tcp_conn *c)
 
 /**
  * tcp_write_host() - Write the new part of a guest payload to the host
- * socket.  Return: bytes taken (maybe fewer than @len), or negative errno
+ * socket
+ *
+ * Corked (MSG_MORE): the kernel gathers the guest's segments of one batch
+ * of frames into full-sized ones instead of pushing each through its
+ * stack; the flush that follows the batch pushes the rest (tcp_push()).
+ * Return: bytes taken (maybe fewer than @len), or negative errno
  */
 ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
 		       const uint8_t *p, size_t len)
 {
-	ssize_t n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = send(c->fd, p, len,
+			 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+
+	tcp_soon(un, c, TF_CORKED);
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -571,6 +625,20 @@ ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
+ * tcp_in_fin() - The guest's FIN, at RCV.NXT (RFC 9293 3.10.7.4, eighth
+ * step): shut the host socket for writing; its data still flows to the
+ * guest until its own EOF
+ */
+static void tcp_in_fin(struct usernat *un, struct tcp_conn *c)
+{
+	c->rcv_nxt++;
+	c->flags |= TF_GUEST_FIN;
+	shutdown(c->fd, SHUT_WR);
+	tcp_send_ack(un, c, true);
+	tcp_timer_update(un, c);	/* half-closed: a shorter idle limit */
+}
+
+/**
  * tcp_in_data() - Payload and FIN of an acceptable segment (RFC 9293
  * 3.10.7.4, seventh and eighth steps)
  *
@@ -585,16 +653,10 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 			const struct tcp_seg *s)
 {
 	bool fin = s->flags & TCP_FIN, ooo = c->ooo_head >= 0;
-	size_t len = s->data.len;
-	uint32_t skip = c->rcv_nxt - s->seq;
+	uint32_t skip = c->rcv_nxt - s->seq, len = (uint32_t)s->data.len;
 	ssize_t n = 0;
 
-	if (c->flags & TF_GUEST_FIN) {
-		UN_COUNT(un, tcp_dup);		/* retransmitted FIN */
-		tcp_send_ack(un, c, false);
-		return false;
-	}
-	if (seq_gt(s->seq, c->rcv_nxt)) {
+	if (seq_gt(s->seq, c->rcv_nxt) && !(c->flags & TF_GUEST_FIN)) {
 		UN_COUNT(un, tcp_ooo);
 		if (len && !(c->flags & TF_RCV_FULL)) {
 			tcp_ooo_add(un, c, s->seq, s->data.p, len);
@@ -603,15 +665,15 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 		tcp_send_ack(un, c, false);
 		return false;
 	}
-	if (skip > len || (skip == len && !fin)) {
-		UN_COUNT(un, tcp_dup);
+	if ((c->flags & TF_GUEST_FIN) || skip > len || (skip == len && !fin)) {
+		UN_COUNT(un, tcp_dup);		/* nothing new */
 		tcp_send_ack(un, c, false);
 		return false;
 	}
 	if (skip < len) {
 		n = tcp_write_host(un, c, s->data.p + skip, len - skip);
-		if (n >= 0 && (size_t)n == len - skip && ooo)
-			n = tcp_ooo_drain(un, c) < 0 ? -EPIPE : n;
+		if (n == len - skip && ooo && tcp_ooo_drain(un, c) < 0)
+			n = -EPIPE;
 		if (n < 0) {
 			tcp_reset(un, c, false);
 			return true;
@@ -621,17 +683,10 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 			return false;
 		}
 	}
-	if (fin && c->rcv_nxt == s->seq + len) {
-		/* RFC 9293 3.10.7.4: FIN; our read side stays open */
-		c->rcv_nxt++;
-		c->flags |= TF_GUEST_FIN;
-		shutdown(c->fd, SHUT_WR);
-		tcp_send_ack(un, c, true);
-		tcp_timer_update(un, c);
-		return false;
-	}
-	if (ooo || c->rcv_nxt - c->rcv_acked >=
-		   TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
+	if (fin && c->rcv_nxt == s->seq + len)
+		tcp_in_fin(un, c);
+	else if (ooo || c->rcv_nxt - c->rcv_acked >=
+			TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
 		tcp_send_ack(un, c, true);	/* a hole was filled: at once */
 	else
 		tcp_soon(un, c, TF_ACK_DUE);
@@ -653,8 +708,7 @@ static void tcp_in_established(struct usernat *un, struct tcp_conn *c,
 	}
 	if (s->flags & TCP_SYN) {
 		/* RFC 5961 4.2: any SYN here gets a challenge ACK */
-		UN_COUNT(un, tcp_challenge_ack);
-		tcp_send_ack(un, c, false);
+		tcp_challenge_ack(un, c);
 		return;
 	}
 	if (!(s->flags & TCP_ACK)) {
@@ -743,6 +797,23 @@ static void tcp_in_connecting(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
+ * tcp_no_flow() - A segment for no connection: a SYN opens one, anything
+ * else but an RST gets an RST (RFC 9293 3.10.7.1, CLOSED)
+ */
+static void tcp_no_flow(struct usernat *un, const struct ip4_in *ip,
+			const struct tcp_seg *s)
+{
+	if ((s->flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN) {
+		tcp_open(un, ip, s);
+		return;
+	}
+	if (s->flags & TCP_RST)
+		return;
+	UN_COUNT(un, tcp_rst_no_flow);
+	tcp_reply_rst(un, ip, s->th, s->data.len);
+}
+
+/**
  * tcp_from_guest() - Handle a TCP segment from a guest
  * @ip:		the IPv4 packet; ip->l4 is the segment, trimmed to the IP
  *		total length
@@ -765,15 +836,7 @@ void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
 	c = tcp_lookup(un->tcp, ip->saddr, s.th->source, ip->daddr,
 		       s.th->dest);
 	if (!c) {
-		if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) ==
-		    TCP_SYN) {
-			tcp_open(un, ip, &s);
-		} else {
-			/* RFC 9293 3.10.7.1: CLOSED answers with an RST */
-			if (!(s.flags & TCP_RST))
-				UN_COUNT(un, tcp_rst_no_flow);
-			tcp_reply_rst(un, ip, s.th, s.data.len);
-		}
+		tcp_no_flow(un, ip, &s);
 		return;
 	}
 	if (memcmp(c->mac, ip->src_mac, ETH_ALEN)) {

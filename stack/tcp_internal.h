@@ -33,6 +33,7 @@
 #define TCP_ACK_SEGS		16	/* ACK at once after this many MSS */
 #define TCP_WND_MIN_SEGS	4	/* window floor while the socket takes data */
 #define TCP_SEND_ROUNDS		16	/* socket reads per wake-up, then yield */
+#define TCP_CHALLENGE_LIMIT	1000	/* challenge ACKs a second, as Linux */
 #define TCP_CHUNK_SHIFT		8	/* connections per pool chunk: 256 */
 #define TCP_CHUNK		(1U << TCP_CHUNK_SHIFT)
 #define TCP_SLOT_BITS		24	/* slot | generation << 24 in un_ref */
@@ -74,6 +75,7 @@ enum tcp_state {
 #define TF_PTO		0x80000	/* rto_at is a tail loss probe (RFC 8985) */
 #define TF_TLP_DONE	0x100000 /* probe sent: none until an ACK moves */
 #define TF_INBOUND	0x200000 /* from a port forward (tcp_fwd.c) */
+#define TF_CORKED	0x400000 /* guest data written with MSG_MORE */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
@@ -159,6 +161,8 @@ struct un_tcp {
 	uint32_t ooo_nchunks, ooo_cap, ooo_used, ooo_stride;
 	int32_t ooo_free;
 	int64_t last_fd_log;		/* rate limit of EMFILE logs */
+	int64_t chack_sec;		/* challenge ACKs: this second, */
+	uint32_t chack_count;		/* ... so many sent */
 };
 
 #define TCP_SCRATCH	65536

@@ -309,12 +309,46 @@ int tcp_consume(struct usernat *un, struct tcp_conn *c)
 }
 
 /**
+ * tcp_peek_skip() - tcp_peek_at() without SO_PEEK_OFF: peek from the head
+ * of the queue, the @skip bytes before what we want going to the scratch
+ * buffer (several iovecs on the same 64 KiB, so up to 4 MiB)
+ */
+static ssize_t tcp_peek_skip(struct usernat *un, struct tcp_conn *c,
+			     uint32_t skip, uint8_t *buf, size_t len)
+{
+	uint8_t *scratch = tcp_scratch(un->tcp);
+	struct iovec iov[64];
+	struct msghdr mh = { .msg_iov = iov };
+	uint32_t left = skip;
+	ssize_t r;
+
+	if (!scratch)
+		return -ENOMEM;
+	while (left) {
+		size_t n = tcp_min(left, TCP_SCRATCH);
+
+		if (mh.msg_iovlen >= G_N_ELEMENTS(iov) - 1)
+			return -ENOBUFS;	/* > 4 MiB in flight */
+		iov[mh.msg_iovlen].iov_base = scratch;
+		iov[mh.msg_iovlen++].iov_len = n;
+		left -= (uint32_t)n;
+	}
+	iov[mh.msg_iovlen].iov_base = buf;
+	iov[mh.msg_iovlen++].iov_len = len;
+	r = recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if ((size_t)r <= skip)	/* nothing new: EOF or not yet */
+		return (c->flags & TF_HOST_RDHUP) ? 0 : -EAGAIN;
+	return r - (ssize_t)skip;
+}
+
+/**
  * tcp_peek_at() - Read host data starting at sequence @seq, leaving it queued
  * @buf, @len:	where to, how much at most
  *
  * With SO_PEEK_OFF the kernel keeps the offset (we move it only when @seq
- * isn't where the last peek ended); without, the bytes before @seq are
- * peeked into the scratch buffer and thrown away.
+ * isn't where the last peek ended); without, see tcp_peek_skip().
  *
  * Return: bytes read, 0 at EOF (all data read and the host sent FIN),
  * -EAGAIN if no data past @seq yet, other negative errno on failure
@@ -322,49 +356,23 @@ int tcp_consume(struct usernat *un, struct tcp_conn *c)
 static ssize_t tcp_peek_at(struct usernat *un, struct tcp_conn *c,
 			   uint32_t seq, uint8_t *buf, size_t len)
 {
-	struct un_tcp *t = un->tcp;
-	uint32_t skip = seq - c->sock_seq;
-	struct iovec iov[64];
-	struct msghdr mh = { .msg_iov = iov };
-	uint8_t *scratch;
 	ssize_t r;
 
-	if (t->peek_off) {
-		if (c->peek_seq != seq) {
-			int off = (int)skip;
+	if (!un->tcp->peek_off)
+		return tcp_peek_skip(un, c, seq - c->sock_seq, buf, len);
+	if (c->peek_seq != seq) {
+		int off = (int)(seq - c->sock_seq);
 
-			if (setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &off,
-				       sizeof(off)))
-				return -errno;
-			c->peek_seq = seq;
-		}
-		r = recv(c->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
-		if (r < 0)
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-		c->peek_seq = seq + (uint32_t)r;
-		return r;
+		if (setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &off,
+			       sizeof(off)))
+			return -errno;
+		c->peek_seq = seq;
 	}
-
-	if (!(scratch = tcp_scratch(t)))
-		return -ENOMEM;
-	while (skip) {
-		size_t n = tcp_min(skip, TCP_SCRATCH);
-
-		if (mh.msg_iovlen >= G_N_ELEMENTS(iov) - 1)
-			return -ENOBUFS;	/* > 4 MiB in flight */
-		iov[mh.msg_iovlen].iov_base = scratch;
-		iov[mh.msg_iovlen++].iov_len = n;
-		skip -= (uint32_t)n;
-	}
-	iov[mh.msg_iovlen].iov_base = buf;
-	iov[mh.msg_iovlen++].iov_len = len;
-	r = recvmsg(c->fd, &mh, MSG_PEEK | MSG_DONTWAIT);
+	r = recv(c->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
 	if (r < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	skip = seq - c->sock_seq;
-	if ((size_t)r <= skip)	/* nothing new: EOF or not yet */
-		return (c->flags & TF_HOST_RDHUP) ? 0 : -EAGAIN;
-	return r - (ssize_t)skip;
+	c->peek_seq = seq + (uint32_t)r;
+	return r;
 }
 
 /**
@@ -467,6 +475,25 @@ static void tcp_window_blocked(struct usernat *un, struct tcp_conn *c)
 }
 
 /**
+ * tcp_send_room() - How many new bytes may go out now: the guest's window
+ * and the congestion window (plus a segment for each of two duplicate
+ * ACKs: Limited Transmit, RFC 3042), minus what is in flight, not past our
+ * FIN's place, and at most what fits un->obuf in whole segments
+ */
+static uint32_t tcp_send_room(const struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_nxt - c->snd_una, wnd, room;
+	uint32_t lt = (c->flags & TF_RECOVERY) ? 0 :
+		      tcp_min(c->dupacks, 2) * (uint32_t)c->mss;
+
+	wnd = tcp_min(c->snd_wnd, c->cwnd + lt);
+	room = wnd > flight ? wnd - flight : 0;
+	if (c->flags & TF_HOST_EOF)
+		room = tcp_min(room, c->fin_seq - c->snd_nxt);
+	return tcp_min(room, TCP_OBUF_DATA / c->mss * c->mss);
+}
+
+/**
  * tcp_data_to_guest() - Send what the host socket has and the windows allow
  *
  * Discards ACKed bytes first, then peeks at most 64 KiB at a time (a
@@ -481,7 +508,6 @@ static void tcp_window_blocked(struct usernat *un, struct tcp_conn *c)
 int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 {
 	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
-	uint32_t cap = TCP_OBUF_DATA / c->mss * c->mss;
 	int rounds, r;
 
 	if (c->state != TCP_ST_ESTABLISHED)
@@ -489,25 +515,16 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 	if ((r = tcp_consume(un, c)))
 		return r;
 	for (rounds = 0; rounds < TCP_SEND_ROUNDS; rounds++) {
-		uint32_t flight = c->snd_nxt - c->snd_una;
-		/* RFC 3042: a segment more for each of two duplicate ACKs */
-		uint32_t lt = (c->flags & TF_RECOVERY) ? 0 :
-			      tcp_min(c->dupacks, 2) * (uint32_t)c->mss;
-		uint32_t wnd = tcp_min(c->snd_wnd, c->cwnd + lt);
-		uint32_t room = wnd > flight ? wnd - flight : 0;
+		uint32_t room;
 		ssize_t n;
 
-		if (c->flags & TF_HOST_EOF) {
-			if (c->snd_nxt == c->fin_seq) {
+		if ((c->flags & TF_HOST_EOF) &&
+		    !seq_lt(c->snd_nxt, c->fin_seq)) {
+			if (c->snd_nxt == c->fin_seq)
 				tcp_send_fin(un, c);
-				return 0;
-			}
-			if (!seq_lt(c->snd_nxt, c->fin_seq))
-				return 0;	/* FIN already sent */
-			room = tcp_min(room, c->fin_seq - c->snd_nxt);
+			return 0;	/* else the FIN is out already */
 		}
-		room = tcp_min(room, cap);
-		if (!room) {
+		if (!(room = tcp_send_room(c))) {
 			tcp_window_blocked(un, c);
 			return 0;
 		}

@@ -38,6 +38,17 @@
  * one whose socket can't be created (EMFILE, ENFILE...), gets an ICMP
  * administratively prohibited (RFC 1812 5.2.7.1) and existing flows go on.
  *
+ * IPv6 (udp_from_guest6(), from ip6.c's NAT hook) is the same machinery:
+ * keys hold 16-byte addresses (IPv4 ones in their IPv4-mapped form, so one
+ * table, one hash, no allocation per datagram for either family), an IPv6
+ * flow owns a connected IPV6_V6ONLY socket to un_host_addr6() of its
+ * destination (gateway6 stands for ::1 unless no-map-host-loopback), errors
+ * come from IPV6_RECVERR and go back as ICMPv6 errors
+ * (icmp6_send_error_flow()), dns6 port 53 is the DNS forwarder, other
+ * ports of our addresses get an ICMPv6 port unreachable.  IPv6 flows are
+ * charged to the guest's MAC (un_flow_charge6()): a guest has any number
+ * of addresses in the prefix.  Inbound (port forward) flows are IPv4 only.
+ *
  * Inbound flows (port forwards, fwd.c): a datagram from a host client on a
  * forward's socket reaches udp_inbound(), which finds or makes the flow of
  * (forward socket, client address and port, guest address and port) in a
@@ -64,6 +75,7 @@
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -75,7 +87,9 @@
 #include "stack.h"
 #include "wire/dhcp.h"
 #include "wire/icmp.h"
+#include "wire/icmp6.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 #include "wire/udp.h"
 
 #define UDP_BATCH	8	/* datagrams per recvmmsg() */
@@ -83,14 +97,37 @@
 #define UDP_ERRQ_READS	8	/* error queue entries per wake-up */
 #define UDP_LOG_MS	10000	/* at most one resource warning per 10 s */
 
-/* A flow as the guest sees it; ports and addresses in network order */
+/* A flow as the guest sees it; ports and addresses in network order.
+ * Addresses are 16 bytes for both families: an IPv4 one in its IPv4-mapped
+ * form, ::ffff:a.b.c.d (RFC 4291 2.5.5.2).  No IPv6 flow can take an IPv4
+ * flow's key: ip6.c never lets an IPv4-mapped destination through. */
 struct udp_key {
 	uint32_t seed;		/* the table's hash seed, not compared */
-	uint32_t gaddr;		/* guest */
-	uint32_t daddr;		/* destination the guest addressed */
 	uint16_t gport;
 	uint16_t dport;
+	uint8_t gaddr[16];	/* guest */
+	uint8_t daddr[16];	/* destination the guest addressed */
 };
+
+G_STATIC_ASSERT(offsetof(struct udp_key, daddr) ==
+		offsetof(struct udp_key, gaddr) + 16);
+
+/** udp_map4() - Write IPv4 address @a4 (network order) as ::ffff:a4 */
+static inline void udp_map4(uint8_t *out, uint32_t a4)
+{
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+}
+
+/** udp_v4() - The IPv4 address of a mapped key address; Return: it */
+static inline uint32_t udp_v4(const uint8_t *a)
+{
+	uint32_t a4;
+
+	memcpy(&a4, a + 12, 4);
+	return a4;
+}
 
 /* An inbound flow as a forward client sees it (by_peer) */
 struct udp_peer_key {
@@ -113,6 +150,8 @@ struct udp_flow {
 	struct udp_key key;	/* inbound: daddr is the gateway, dport ours */
 	GList lru;		/* link in un_udp.lru; data: this flow */
 	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
+	uint8_t cmac[ETH_ALEN];	/* IPv6: the MAC the flow is charged to */
+	bool v6;		/* an IPv6 flow (outbound only) */
 	bool inbound;		/* made by a port forward (udp_inbound()) */
 	int fd;			/* outbound: connected host socket, owned */
 	uint32_t ref;		/* outbound: epoll reference (UN_EP_UDP) */
@@ -148,12 +187,15 @@ struct un_udp {
 static guint udp_key_hash(gconstpointer p)
 {
 	const struct udp_key *k = p;
-	uint64_t h = k->seed;
+	uint64_t h = k->seed, w[4];
 
-	h ^= (uint64_t)k->gaddr << 32 | k->daddr;
+	memcpy(w, k->gaddr, 32);	/* gaddr and daddr, contiguous */
+	h ^= w[1] ^ ((uint64_t)k->gport << 48 | (uint64_t)k->dport << 32);
 	h *= 0x9e3779b97f4a7c15ULL;
-	h ^= (uint64_t)k->gport << 16 | k->dport;
+	h ^= w[3];
 	h *= 0xc2b2ae3d27d4eb4fULL;
+	h ^= w[0] ^ (w[2] << 1);	/* zero-ish for IPv4 */
+	h *= 0x9e3779b97f4a7c15ULL;
 	h ^= h >> 29;
 	h *= 0x165667b19e3779f9ULL;
 	return (guint)(h ^ (h >> 32));
@@ -164,8 +206,8 @@ static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
 {
 	const struct udp_key *x = a, *y = b;
 
-	return x->gaddr == y->gaddr && x->daddr == y->daddr &&
-	       x->gport == y->gport && x->dport == y->dport;
+	return x->gport == y->gport && x->dport == y->dport &&
+	       !memcmp(x->gaddr, y->gaddr, 32);
 }
 
 /**
@@ -243,15 +285,31 @@ static bool udp_nat_dest_ok(uint32_t daddr)
 	return (h >> 24) != 127 && (h >> 24) != 0;
 }
 
+/**
+ * udp_addr_str() - A key address as text: dotted quad for a mapped IPv4
+ * address, else IPv6; Return: @buf
+ */
+static const char *udp_addr_str(const uint8_t *a, bool v6,
+				char buf[INET6_ADDRSTRLEN])
+{
+	if (v6)
+		return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+	return inet_ntop(AF_INET, a + 12, buf, INET6_ADDRSTRLEN);
+}
+
 /** udp_flow_debug() - One debug line about flow @f: @what happened */
 static void udp_flow_debug(const struct usernat *un, const struct udp_flow *f,
 			   const char *what)
 {
-	char g[16], d[16];
+	char g[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
 
-	un_debug(un, "UDP flow %s:%u -> %s:%u: %s",
-		 un_ip4_str(f->key.gaddr, g), ntohs(f->key.gport),
-		 un_ip4_str(f->key.daddr, d), ntohs(f->key.dport), what);
+	if (un->log_level < USERNAT_LOG_DEBUG)
+		return;
+	un_debug(un, "UDP flow %s%s%s:%u -> %s%s%s:%u: %s",
+		 f->v6 ? "[" : "", udp_addr_str(f->key.gaddr, f->v6, g),
+		 f->v6 ? "]" : "", ntohs(f->key.gport),
+		 f->v6 ? "[" : "", udp_addr_str(f->key.daddr, f->v6, d),
+		 f->v6 ? "]" : "", ntohs(f->key.dport), what);
 }
 
 /**
@@ -275,7 +333,10 @@ static void udp_flow_free(struct usernat *un, struct udp_flow *f)
 		un_epoll_del(un, f->fd);
 		close(f->fd);
 	}
-	un_flow_release(un, f->key.gaddr);
+	if (f->v6)
+		un_flow_release6(un, f->cmac);
+	else
+		un_flow_release(un, udp_v4(f->key.gaddr));
 	g_free(f);
 }
 
@@ -289,24 +350,42 @@ static void udp_flow_touch(struct un_udp *u, struct udp_flow *f, int64_t now)
 
 /**
  * udp_flow_socket() - Open the connected host socket of a new flow
- * @host:	address to connect to, network order
- * @port:	destination port, network order
+ * @k:		the flow's key: where the guest sent to
+ * @v6:		an IPv6 flow
+ *
+ * IPv4 flows connect to un_host_addr() of the destination, IPv6 ones to
+ * un_host_addr6() (an IPV6_V6ONLY socket: never an IPv4-mapped peer).
+ * Errors are queued with IP_RECVERR or IPV6_RECVERR.
  *
  * Return: socket, or negative errno
  */
-static int udp_flow_socket(uint32_t host, uint16_t port)
+static int udp_flow_socket(const struct usernat *un, const struct udp_key *k,
+			   bool v6)
 {
-	struct sockaddr_in any = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = port,
-				  .sin_addr.s_addr = host };
+	union udp_sockaddr any = { 0 }, to = { 0 };
+	socklen_t sl;
 	int fd, one = 1, ret;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (v6) {
+		any.in6.sin6_family = to.in6.sin6_family = AF_INET6;
+		to.in6.sin6_port = k->dport;
+		un_host_addr6(un, k->daddr, to.in6.sin6_addr.s6_addr);
+		sl = sizeof(to.in6);
+	} else {
+		any.in.sin_family = to.in.sin_family = AF_INET;
+		to.in.sin_port = k->dport;
+		to.in.sin_addr.s_addr = un_host_addr(un, udp_v4(k->daddr));
+		sl = sizeof(to.in);
+	}
+	fd = socket(to.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&any, sizeof(any)) ||
-	    connect(fd, (struct sockaddr *)&to, sizeof(to))) {
+	if ((v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			     sizeof(one)) ||
+		  setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one))
+		: setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one))) ||
+	    bind(fd, &any.sa, sl) || connect(fd, &to.sa, sl)) {
 		ret = -errno;
 		close(fd);
 		return ret;
@@ -315,39 +394,36 @@ static int udp_flow_socket(uint32_t host, uint16_t port)
 }
 
 /**
- * udp_flow_new() - Create the flow for @k, charged to the guest
- * @ip:		the guest's datagram, for the ICMP error if we refuse
+ * udp_flow_add() - Create the outbound flow for @k, charged to its guest
+ * @v6:		an IPv6 flow, charged to @mac; else to the guest address
+ * @mac:	the guest's Ethernet address
  *
- * Return: new flow (owned by the tables), or NULL after telling the guest
+ * The caller has checked the egress policy and tells the guest about a
+ * refusal.  Return: new flow (owned by the tables), or NULL with *@err set:
+ * -ENOSPC over a limit, else the socket's error (counted in
+ * drop_udp_socket)
  */
-static struct udp_flow *udp_flow_new(struct usernat *un,
-				     const struct ip4_in *ip,
-				     const struct udp_key *k)
+static struct udp_flow *udp_flow_add(struct usernat *un,
+				     const struct udp_key *k, bool v6,
+				     const uint8_t *mac, int *err)
 {
 	struct un_udp *u = un->udp;
 	struct udp_flow *f;
-	int fd, code;
+	int fd;
 
-	/* Egress policy (policy.c), once per new flow: refused with ICMP
-	 * administratively prohibited, counted in drop_policy */
-	if (policy_refuse(un, ip, ntohs(k->dport)))
+	*err = v6 ? un_flow_charge6(un, mac, "UDP flow") :
+		    un_flow_charge(un, udp_v4(k->gaddr), "UDP flow");
+	if (*err)
 		return NULL;
-	if (un_flow_charge(un, k->gaddr, "UDP flow")) {
-		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
-		return NULL;
-	}
-	fd = udp_flow_socket(un_host_addr(un, k->daddr), k->dport);
+	fd = udp_flow_socket(un, k, v6);
 	if (fd < 0) {
-		un_flow_release(un, k->gaddr);
-		UN_COUNT(un, drop_udp_socket);
-		code = icmp4_unreach_code(-fd);
-		udp_log_limited(un, -fd);
-		if (code >= 0)
-			icmp4_send_error(un, ip, ICMP_UNREACH, (uint8_t)code);
-		return NULL;
+		*err = fd;
+		goto fail;
 	}
 	f = g_new0(struct udp_flow, 1);
 	f->key = *k;
+	f->v6 = v6;
+	memcpy(f->cmac, mac, ETH_ALEN);
 	f->fd = fd;
 	f->fwd_fd = -1;
 	f->lru.data = f;
@@ -355,13 +431,11 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
 	do {
 		f->ref = u->next_ref++;
 	} while (g_hash_table_contains(u->by_ref, GUINT_TO_POINTER(f->ref)));
-	if (un_epoll_add(un, fd, EPOLLIN, UN_EP_UDP, f->ref)) {
+	*err = un_epoll_add(un, fd, EPOLLIN, UN_EP_UDP, f->ref);
+	if (*err) {
 		close(fd);
 		g_free(f);
-		un_flow_release(un, k->gaddr);
-		UN_COUNT(un, drop_udp_socket);
-		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
-		return NULL;
+		goto fail;
 	}
 	g_hash_table_insert(u->by_key, &f->key, f);
 	g_hash_table_insert(u->by_ref, GUINT_TO_POINTER(f->ref), f);
@@ -369,6 +443,70 @@ static struct udp_flow *udp_flow_new(struct usernat *un,
 	UN_COUNT(un, udp_flows);
 	udp_flow_debug(un, f, "new");
 	return f;
+
+fail:
+	if (v6)
+		un_flow_release6(un, mac);
+	else
+		un_flow_release(un, udp_v4(k->gaddr));
+	UN_COUNT(un, drop_udp_socket);
+	udp_log_limited(un, -*err);
+	return NULL;
+}
+
+/**
+ * udp_flow_new() - Create the IPv4 flow for @k, or tell the guest why not
+ * @ip:		the guest's datagram, for the ICMP error if we refuse
+ *
+ * Refused by the egress policy, or over a limit: ICMP administratively
+ * prohibited (RFC 1812 5.2.7.1); no socket: the unreachable code of the
+ * error.  Return: new flow (owned by the tables), or NULL
+ */
+static struct udp_flow *udp_flow_new(struct usernat *un,
+				     const struct ip4_in *ip,
+				     const struct udp_key *k)
+{
+	struct udp_flow *f;
+	int err, code;
+
+	/* Egress policy (policy.c), once per new flow: refused with ICMP
+	 * administratively prohibited, counted in drop_policy */
+	if (policy_refuse(un, ip, ntohs(k->dport)))
+		return NULL;
+	f = udp_flow_add(un, k, false, ip->src_mac, &err);
+	if (f)
+		return f;
+	code = err == -ENOSPC ? ICMP_UNREACH_ADMIN : icmp4_unreach_code(-err);
+	if (code >= 0)
+		icmp4_send_error(un, ip, ICMP_UNREACH, (uint8_t)code);
+	return NULL;
+}
+
+/**
+ * udp_flow_send() - Send a guest's payload on outbound flow @f's socket
+ * @payload:	untrusted bytes, not kept
+ *
+ * Return: 0, or negative errno (counted in drop_udp_send)
+ */
+static int udp_flow_send(struct usernat *un, struct udp_flow *f,
+			 const struct pkt *payload)
+{
+	ssize_t n;
+
+	udp_flow_touch(un->udp, f, un_now_ms());
+	n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
+	/* An ICMP error for an earlier datagram is reported on this send()
+	 * and the datagram not sent; the error itself is relayed from the
+	 * error queue, so just try once more. */
+	if (n < 0 && errno == ECONNREFUSED)
+		n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
+	if (n >= 0) {
+		UN_COUNT(un, udp_out);
+		f->bytes_from_guest += payload->len;
+		return 0;
+	}
+	UN_COUNT(un, drop_udp_send);
+	return -errno;
 }
 
 /**
@@ -381,51 +519,74 @@ static void udp_nat(struct usernat *un, const struct ip4_in *ip,
 		    const struct udp_hdr *uh, const struct pkt *payload,
 		    struct udp_flow *f)
 {
-	struct un_udp *u = un->udp;
-	struct udp_key k = { .seed = u->seed, .gaddr = ip->saddr,
-			     .daddr = ip->daddr, .gport = uh->source,
+	struct udp_key k = { .seed = un->udp->seed, .gport = uh->source,
 			     .dport = uh->dest };
-	ssize_t n;
-	int code;
+	int err, code;
 
 	if (!udp_nat_dest_ok(ip->daddr)) {
 		UN_COUNT(un, drop_udp_dst);
 		return;
 	}
+	udp_map4(k.gaddr, ip->saddr);
+	udp_map4(k.daddr, ip->daddr);
 	if (!f && !(f = udp_flow_new(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
-	udp_flow_touch(u, f, un_now_ms());
-
-	n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
-	/* An ICMP error for an earlier datagram is reported on this send()
-	 * and the datagram not sent; the error itself is relayed from the
-	 * error queue, so just try once more. */
-	if (n < 0 && errno == ECONNREFUSED)
-		n = send(f->fd, payload->p, payload->len, MSG_DONTWAIT);
-	if (n >= 0) {
-		UN_COUNT(un, udp_out);
-		f->bytes_from_guest += payload->len;
-		return;
-	}
-	UN_COUNT(un, drop_udp_send);
-	code = icmp4_unreach_code(errno);
+	err = udp_flow_send(un, f, payload);
+	code = err ? icmp4_unreach_code(-err) : -1;
 	if (code == ICMP_UNREACH_NET || code == ICMP_UNREACH_HOST)
 		icmp4_send_error(un, ip, ICMP_UNREACH, (uint8_t)code);
 }
 
 /**
- * udp_flow_errqueue() - Relay ICMP errors queued on a flow's socket
+ * udp_flow_error() - Relay one queued socket error about flow @f, if it is
+ * an ICMP or ICMPv6 error worth telling the guest
+ * @cm:		the IP_RECVERR or IPV6_RECVERR control message
  *
- * Destination unreachable (except "fragmentation needed", which the host
- * handles for us) and time exceeded are relayed, as an error quoting the
- * guest's flow (RFC 792); local errors are only drained.
+ * Destination unreachable (except IPv4 "fragmentation needed" and IPv6
+ * "packet too big", which the host handles for us) and time exceeded are
+ * relayed as an error quoting the guest's flow (RFC 792, RFC 4443 3.1,
+ * 3.3); local errors are only drained.
+ */
+static void udp_flow_error(struct usernat *un, struct udp_flow *f,
+			   const struct cmsghdr *cm)
+{
+	const struct sock_extended_err *ee =
+		(const struct sock_extended_err *)CMSG_DATA(cm);
+	uint8_t uh[UDP_HLEN] = { 0 };
+
+	if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR &&
+	    !f->v6 && ee->ee_origin == SO_EE_ORIGIN_ICMP &&
+	    ((ee->ee_type == ICMP_UNREACH &&
+	      ee->ee_code != ICMP_UNREACH_NEEDFRAG) ||
+	     ee->ee_type == ICMP_TIMXCEED)) {
+		UN_COUNT(un, udp_icmp_relayed);
+		icmp4_send_error_flow(un, f->mac, IPPROTO_UDP4,
+				      udp_v4(f->key.gaddr), f->key.gport,
+				      udp_v4(f->key.daddr), f->key.dport,
+				      ee->ee_type, ee->ee_code);
+	} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+		   cm->cmsg_type == IPV6_RECVERR && f->v6 &&
+		   ee->ee_origin == SO_EE_ORIGIN_ICMP6 &&
+		   (ee->ee_type == ICMP6_UNREACH ||
+		    ee->ee_type == ICMP6_TIMXCEED)) {
+		memcpy(uh, &f->key.gport, 2);
+		memcpy(uh + 2, &f->key.dport, 2);
+		uh[5] = UDP_HLEN;
+		UN_COUNT(un, udp_icmp_relayed);
+		icmp6_send_error_flow(un, f->mac, IP6_NH_UDP, f->key.gaddr,
+				      f->key.daddr, uh, sizeof(uh),
+				      ee->ee_type, ee->ee_code);
+	}
+}
+
+/**
+ * udp_flow_errqueue() - Relay ICMP errors queued on a flow's socket
  */
 static void udp_flow_errqueue(struct usernat *un, struct udp_flow *f)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
-			     sizeof(struct sockaddr_in))];
-	const struct sock_extended_err *ee;
+			     sizeof(struct sockaddr_in6))];
 	struct msghdr mh;
 	struct cmsghdr *cm;
 	int i;
@@ -436,23 +597,34 @@ static void udp_flow_errqueue(struct usernat *un, struct udp_flow *f)
 		mh.msg_controllen = sizeof(cbuf);
 		if (recvmsg(f->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			return;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level != IPPROTO_IP ||
-			    cm->cmsg_type != IP_RECVERR)
-				continue;
-			ee = (const struct sock_extended_err *)CMSG_DATA(cm);
-			if (ee->ee_origin != SO_EE_ORIGIN_ICMP ||
-			    !((ee->ee_type == ICMP_UNREACH &&
-			       ee->ee_code != ICMP_UNREACH_NEEDFRAG) ||
-			      ee->ee_type == ICMP_TIMXCEED))
-				continue;
-			UN_COUNT(un, udp_icmp_relayed);
-			icmp4_send_error_flow(un, f->mac, IPPROTO_UDP4,
-					      f->key.gaddr, f->key.gport,
-					      f->key.daddr, f->key.dport,
-					      ee->ee_type, ee->ee_code);
-		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			udp_flow_error(un, f, cm);
 	}
+}
+
+/**
+ * udp_flow_to_guest() - Send @len bytes of a host datagram to @f's guest,
+ * from the address and port it sent to
+ * @data:	the payload (copied)
+ *
+ * Return: false if it is too big for the guest MTU (we never fragment)
+ */
+static bool udp_flow_to_guest(struct usernat *un, struct udp_flow *f,
+			      const void *data, size_t len)
+{
+	if (f->v6) {
+		if (len > un->cfg.mtu - IP6_HLEN - UDP_HLEN)
+			return false;
+		memcpy(udp6_out_payload(un), data, len);
+		udp6_out_send(un, f->mac, f->key.daddr, f->key.dport,
+			      f->key.gaddr, f->key.gport, len);
+	} else {
+		memcpy(udp4_out_payload(un), data, len);
+		udp4_out_send(un, f->mac, udp_v4(f->key.daddr), f->key.dport,
+			      udp_v4(f->key.gaddr), f->key.gport, len);
+	}
+	f->bytes_to_guest += len;
+	return true;
 }
 
 /**
@@ -477,17 +649,13 @@ static void udp_flow_recv(struct usernat *un, struct udp_flow *f)
 			break;	/* EAGAIN, or an error the queue reports */
 		got = true;
 		for (i = 0; i < n; i++) {
-			size_t len = u->msgs[i].msg_len;
-
-			if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			if ((u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+			    !udp_flow_to_guest(un, f, u->iov[i].iov_base,
+					       u->msgs[i].msg_len)) {
 				UN_COUNT(un, drop_udp_toobig);
 				continue;
 			}
-			memcpy(udp4_out_payload(un), u->iov[i].iov_base, len);
 			UN_COUNT(un, udp_in);
-			f->bytes_to_guest += len;
-			udp4_out_send(un, f->mac, f->key.daddr, f->key.dport,
-				      f->key.gaddr, f->key.gport, len);
 		}
 		if (n < UDP_BATCH)
 			break;
@@ -609,10 +777,11 @@ static struct udp_flow *udp_flow_find(struct usernat *un,
 				      const struct ip4_in *ip,
 				      const struct udp_hdr *uh)
 {
-	struct udp_key k = { .seed = un->udp->seed, .gaddr = ip->saddr,
-			     .daddr = ip->daddr, .gport = uh->source,
+	struct udp_key k = { .seed = un->udp->seed, .gport = uh->source,
 			     .dport = uh->dest };
 
+	udp_map4(k.gaddr, ip->saddr);
+	udp_map4(k.daddr, ip->daddr);
 	return g_hash_table_lookup(un->udp->by_key, &k);
 }
 
@@ -740,10 +909,11 @@ static struct udp_flow *udp_inbound_new(struct usernat *un,
 					socklen_t peer_len)
 {
 	struct un_udp *u = un->udp;
-	struct udp_key k = { .seed = u->seed, .gaddr = pk->gaddr,
-			     .daddr = un->cfg.gw, .gport = pk->gport };
+	struct udp_key k = { .seed = u->seed, .gport = pk->gport };
 	struct udp_flow *f;
 
+	udp_map4(k.gaddr, pk->gaddr);
+	udp_map4(k.daddr, un->cfg.gw);
 	if (udp_inbound_sport(un, &k, pk->port)) {
 		UN_COUNT(un, drop_udp_inbound);
 		return NULL;
@@ -805,11 +975,8 @@ void udp_inbound(struct usernat *un, int fd,
 		return;
 	memcpy(f->mac, guest_mac, ETH_ALEN);
 	udp_flow_touch(u, f, un_now_ms());
-	memcpy(udp4_out_payload(un), data, len);
-	f->bytes_to_guest += len;
 	UN_COUNT(un, udp_inbound);
-	udp4_out_send(un, f->mac, f->key.daddr, f->key.dport, f->key.gaddr,
-		      f->key.gport, len);
+	udp_flow_to_guest(un, f, data, len);
 }
 
 /**
@@ -847,10 +1014,15 @@ static void udp_flow_host(const struct usernat *un, const struct udp_flow *f,
 			  char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN];
+	uint8_t h6[16];
 	struct in_addr h;
 
-	if (!f->inbound) {
-		h.s_addr = un_host_addr(un, f->key.daddr);
+	if (!f->inbound && f->v6) {
+		un_host_addr6(un, f->key.daddr, h6);
+		inet_ntop(AF_INET6, h6, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(f->key.dport));
+	} else if (!f->inbound) {
+		h.s_addr = un_host_addr(un, udp_v4(f->key.daddr));
 		inet_ntop(AF_INET, &h, a, sizeof(a));
 		snprintf(buf, size, "%s:%u", a, ntohs(f->key.dport));
 	} else if (f->peer.sa.sa_family == AF_INET6) {
@@ -873,6 +1045,7 @@ void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
 	int64_t now = un_now_ms();
 	struct usernat_flow uf;
 	const struct udp_flow *f;
+	char a[INET6_ADDRSTRLEN];
 	GList *l;
 
 	if (!un->udp)
@@ -884,8 +1057,13 @@ void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
 		uf.state = f->inbound && f->fwd_fd < 0 ? "forward-gone" :
 							 "active";
 		uf.inbound = f->inbound;
-		uf.guest_addr = f->key.gaddr;
 		uf.guest_port = ntohs(f->key.gport);
+		if (f->v6)
+			snprintf(uf.guest, sizeof(uf.guest), "[%s]:%u",
+				 udp_addr_str(f->key.gaddr, true, a),
+				 uf.guest_port);
+		else
+			uf.guest_addr = udp_v4(f->key.gaddr);
 		udp_flow_host(un, f, uf.host, sizeof(uf.host));
 		uf.bytes_from_guest = f->bytes_from_guest;
 		uf.bytes_to_guest = f->bytes_to_guest;
@@ -954,6 +1132,130 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		return;
 	}
 	udp_nat(un, ip, uh, &payload, f);
+}
+
+/*
+ * IPv6 (RFC 8200 8.1, RFC 768): the same NAT, from ip6_nat_from_guest()
+ */
+
+/**
+ * udp_policy6_refuse() - Egress policy for a new IPv6 flow (or DNS query)
+ * @ip:		the guest's datagram
+ * @dport_h:	its destination port, host order
+ *
+ * policy_check6() (policy.c) matches gateway6 and dns6 by rules on their
+ * IPv4 twins too.  Refused: counted in drop_policy, ICMPv6 administratively
+ * prohibited (RFC 4443 3.1 code 1) unless @quiet (DNS answers REFUSED).
+ *
+ * Return: true if the flow must not be created
+ */
+bool udp_policy6_refuse(struct usernat *un, const struct ip6_in *ip,
+			uint16_t dport_h, bool quiet)
+{
+	if (!policy_check6(un, IPPROTO_UDP4, ip->daddr, dport_h))
+		return false;
+	UN_COUNT(un, drop_policy);
+	un_debug(un, "policy: refused IPv6 UDP to port %u", dport_h);
+	if (!quiet)
+		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_ADMIN, 0);
+	return true;
+}
+
+/**
+ * udp_flow_new6() - Create the IPv6 flow for @k, or tell the guest why not
+ * @ip:		the guest's datagram, quoted in an ICMPv6 error if refused
+ *
+ * Return: new flow (owned by the tables), or NULL
+ */
+static struct udp_flow *udp_flow_new6(struct usernat *un,
+				      const struct ip6_in *ip,
+				      const struct udp_key *k)
+{
+	struct udp_flow *f;
+	int err, code;
+
+	if (udp_policy6_refuse(un, ip, ntohs(k->dport), false))
+		return NULL;
+	f = udp_flow_add(un, k, true, ip->src_mac, &err);
+	if (f)
+		return f;
+	code = err == -ENOSPC ? ICMP6_UNREACH_ADMIN : icmp6_unreach_code(-err);
+	if (code >= 0)
+		icmp6_send_error(un, ip, ICMP6_UNREACH, (uint8_t)code, 0);
+	return NULL;
+}
+
+/**
+ * udp_nat6() - Send a guest's IPv6 datagram out through its flow
+ * @uh:		the guest's UDP header (validated)
+ * @payload:	its payload, untrusted bytes (not kept)
+ */
+static void udp_nat6(struct usernat *un, const struct ip6_in *ip,
+		     const struct udp_hdr *uh, const struct pkt *payload)
+{
+	struct udp_key k = { .seed = un->udp->seed, .gport = uh->source,
+			     .dport = uh->dest };
+	struct udp_flow *f;
+	int err, code;
+
+	memcpy(k.gaddr, ip->saddr, 16);
+	memcpy(k.daddr, ip->daddr, 16);
+	f = g_hash_table_lookup(un->udp->by_key, &k);
+	if (!f && !(f = udp_flow_new6(un, ip, &k)))
+		return;
+	memcpy(f->mac, ip->src_mac, ETH_ALEN);
+	err = udp_flow_send(un, f, payload);
+	code = err ? icmp6_unreach_code(-err) : -1;
+	if (code == ICMP6_UNREACH_NOROUTE || code == ICMP6_UNREACH_ADDR)
+		icmp6_send_error(un, ip, ICMP6_UNREACH, (uint8_t)code, 0);
+}
+
+/**
+ * udp_from_guest6() - Validate an IPv6 UDP datagram and serve or NAT it
+ * @ip:		from ip6_nat_from_guest(): a routable destination (hop limit
+ *		checked), or one of our unicast addresses (ip->local); never
+ *		multicast, never DHCPv6 (ip6.c serves it)
+ *
+ * dns6 port 53 is the DNS forwarder; gateway6 stands for the host's ::1
+ * (un_host_addr6()); other ports of our addresses get a port unreachable
+ * (RFC 4443 3.1 code 4), so a resolver or client moves on at once.  The
+ * source must be in our prefix (as IPv4 wants the guest network), or
+ * link-local toward one of our addresses.
+ */
+void udp_from_guest6(struct usernat *un, const struct ip6_in *ip)
+{
+	const struct udp_hdr *uh = pkt_at(&ip->l4, 0, UDP_HLEN);
+	struct pkt payload;
+	size_t ulen;
+
+	if (!uh || (ulen = ntohs(uh->len)) < UDP_HLEN || ulen > ip->l4.len) {
+		UN_COUNT(un, drop_udp_short);
+		return;
+	}
+	/* RFC 8200 8.1: the checksum is mandatory, zero is invalid */
+	if (!uh->check ||
+	    csum(ip->l4.p, ulen, csum_pseudo6(ip->saddr, ip->daddr,
+					       IP6_NH_UDP, (uint32_t)ulen))) {
+		UN_COUNT(un, drop_udp_csum);
+		return;
+	}
+	if (!ip6_in_prefix(un, ip->saddr) &&
+	    !(ip->local && ip6_is_linklocal(ip->saddr))) {
+		UN_COUNT(un, drop_ip6_src);
+		return;
+	}
+	pkt_sub(&ip->l4, UDP_HLEN, ulen - UDP_HLEN, &payload);
+	if (ip6_eq(ip->daddr, un->cfg.dns6) && uh->dest == htons(53)) {
+		dns_from_guest6(un, ip, uh->source, &payload);
+		return;
+	}
+	if (ip->local && !(un->cfg.map_host_loopback &&
+			   ip6_eq(ip->daddr, un->cfg.gw6))) {
+		UN_COUNT(un, drop_udp_port);
+		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
+		return;
+	}
+	udp_nat6(un, ip, uh, &payload);
 }
 
 /**

@@ -4,6 +4,12 @@
 #ifndef UN_UDP_H
 #define UN_UDP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+struct usernat;
+struct ip6_in;
+
 /* Counters of this module, X(name, description), merged into UN_COUNTERS */
 #define UN_COUNTERS_UDP(X)						\
 	X(udp_flows, "UDP flows created by guests (outbound)")		\
@@ -20,5 +26,8 @@
 	X(udp_inbound_replies, "UDP guest replies sent to forward clients") \
 	X(drop_udp_inbound, "dropped: forward datagram with no flow possible") \
 	X(drop_udp_fwd_gone, "dropped: guest reply for a removed UDP forward")
+
+bool udp_policy6_refuse(struct usernat *un, const struct ip6_in *ip,
+			uint16_t dport_h, bool quiet);
 
 #endif

@@ -145,8 +145,11 @@ struct usernat_flow {
 	const char *proto;		/* "tcp", "udp", "icmp" */
 	const char *state;		/* e.g. "established"; may be "" */
 	int inbound;			/* 1: from a port forward */
-	uint32_t guest_addr;		/* network order */
+	uint32_t guest_addr;		/* network order; 0 for IPv6 */
 	uint16_t guest_port;		/* host order; ICMP: echo id */
+	char guest[64];			/* the guest side, "ADDR:PORT" or
+					 * "[ADDR6]:PORT"; "" for an IPv4
+					 * flow: guest_addr, guest_port */
 	char host[64];			/* the host side, "ADDR:PORT" */
 	uint64_t bytes_from_guest;
 	uint64_t bytes_to_guest;

@@ -22,10 +22,13 @@
  *   bench-net udp-rr ADDR PORT SECS
  *	1-byte datagram and its echo, again and again: prints "tps N lost L"
  *	(a datagram unanswered for 200 ms counts as lost and is sent again).
- *   bench-net hold ADDR PORT N READY GO
+ *   bench-net hold ADDR PORT N READY GO [LIMIT]
  *	open N connections to the echo service (at most 256 connecting at a
- *	time), check one echo on each, create file READY (holding the time it
- *	took, in seconds), keep them open until file GO exists, close them.
+ *	time), check one echo on each, create file READY holding "SECS OPEN"
+ *	(the time it took and how many are open), keep them open until file
+ *	GO exists, close them.  After LIMIT seconds (default 120) it stops
+ *	opening: READY then says how many it got, fewer than N (so does
+ *	a connection refused, reset or not echoed).
  *
  * Descriptor limits are raised to the hard limit at start.  Any failure
  * exits with status 1 and a message on stderr.
@@ -61,6 +64,26 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/* write_file() - write PATH atomically (a temporary file renamed), or exit */
+static void __attribute__((format(printf, 2, 3)))
+write_file(const char *path, const char *fmt, ...)
+{
+	char tmp[4096];
+	va_list ap;
+	FILE *f;
+	int rc;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		die("cannot write %s: %s", tmp, strerror(errno));
+	va_start(ap, fmt);
+	rc = vfprintf(f, fmt, ap);
+	va_end(ap);
+	if (rc < 0 || fclose(f) || rename(tmp, path) < 0)
+		die("cannot write %s: %s", path, strerror(errno));
 }
 
 /* now_s() - monotonic time in seconds */
@@ -188,18 +211,11 @@ static __attribute__((noreturn)) void cmd_serve(const char *portfile)
 	int lc = bound_socket(SOCK_STREAM, &pc);
 	int u = bound_socket(SOCK_DGRAM, &pu);
 	int ep = epoll_create1(0);
-	char tmp[4096];
-	FILE *f;
 
 	epoll_add(ep, le, K_ECHO_L);
 	epoll_add(ep, lc, K_CRR_L);
 	epoll_add(ep, u, K_UDP);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", portfile);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%u %u %u\n", pe, pc, pu) < 0 || fclose(f))
-		die("cannot write %s", tmp);
-	if (rename(tmp, portfile) < 0)
-		die("rename %s: %s", tmp, strerror(errno));
+	write_file(portfile, "%u %u %u\n", pe, pc, pu);
 	for (;;) {
 		struct epoll_event ev[256];
 		int i, n = epoll_wait(ep, ev, 256, -1);
@@ -219,10 +235,10 @@ static __attribute__((noreturn)) void cmd_serve(const char *portfile)
 	}
 }
 
-/* connect_to() - a blocking TCP connection to A (2 s timeouts), or -1 */
+/* connect_to() - a blocking TCP connection to A (10 s timeouts), or -1 */
 static int connect_to(const struct sockaddr_in *a)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = { .tv_sec = 10 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	if (fd < 0)
@@ -329,10 +345,20 @@ static int cmd_udp_rr(const struct sockaddr_in *a, double secs)
 /* Hold state: one entry per connection */
 struct held {
 	int fd;
-	int state;	/* 0 connecting, 1 waiting for the echo, 2 done */
+	int state;	/* 0 connecting, 1 waiting for the echo, 2 open, 3 failed */
 };
 
-/* hold_event() - advance connection H on an epoll event: 1 when done */
+/* hold_fail() - give up connection H (refused, reset, no echo): 1 */
+static int hold_fail(int ep, struct held *h)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, h->fd, NULL);
+	close(h->fd);
+	h->state = 3;
+	return 1;
+}
+
+/* hold_event() - advance connection H on an epoll event: 1 when it is
+ * settled (open and echoed, or failed), 0 while it is on its way */
 static int hold_event(int ep, struct held *h, long i)
 {
 	char buf[8], want[12];
@@ -343,17 +369,15 @@ static int hold_event(int ep, struct held *h, long i)
 	snprintf(want, sizeof(want), "%08ld", i % 100000000);	/* 8 digits */
 	if (h->state == 0) {
 		getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err)
-			die("connection %ld: %s", i, strerror(err));
-		if (send(h->fd, want, 8, MSG_NOSIGNAL) != 8)
-			die("connection %ld: send: %s", i, strerror(errno));
+		if (err || send(h->fd, want, 8, MSG_NOSIGNAL) != 8)
+			return hold_fail(ep, h);
 		epoll_ctl(ep, EPOLL_CTL_MOD, h->fd, &ev);
 		h->state = 1;
 		return 0;
 	}
 	if (recv(h->fd, buf, sizeof(buf), MSG_WAITALL) != 8 ||
 	    memcmp(buf, want, 8))
-		die("connection %ld: bad or no echo", i);
+		return hold_fail(ep, h);
 	epoll_ctl(ep, EPOLL_CTL_DEL, h->fd, NULL);
 	h->state = 2;
 	return 1;
@@ -375,22 +399,21 @@ static void hold_start(int ep, const struct sockaddr_in *a, struct held *h,
 }
 
 static int cmd_hold(const struct sockaddr_in *a, long n, const char *ready,
-		    const char *go)
+		    const char *go, double limit)
 {
 	struct held *h = calloc((size_t)n, sizeof(*h));
 	int ep = epoll_create1(0);
-	long started = 0, done = 0;
-	double t0 = now_s(), deadline = t0 + 120;
+	long started = 0, settled = 0, open = 0;
+	double t0 = now_s();
 	struct stat st;
-	FILE *f;
 
 	if (!h)
 		die("out of memory");
-	while (done < n) {
+	while (settled < n && now_s() - t0 < limit) {
 		struct epoll_event ev[256];
 		int k, m;
 
-		while (started < n && started - done < HOLD_WINDOW) {
+		while (started < n && started - settled < HOLD_WINDOW) {
 			hold_start(ep, a, &h[started], started);
 			started++;
 		}
@@ -398,18 +421,21 @@ static int cmd_hold(const struct sockaddr_in *a, long n, const char *ready,
 		for (k = 0; k < m; k++) {
 			long i = (long)ev[k].data.u64;
 
-			done += hold_event(ep, &h[i], i);
+			settled += hold_event(ep, &h[i], i);
 		}
-		if (now_s() > deadline)
-			die("only %ld of %ld connections after 120 s", done, n);
 	}
-	f = fopen(ready, "w");
-	if (!f || fprintf(f, "%.3f\n", now_s() - t0) < 0 || fclose(f))
-		die("cannot write %s", ready);
+	/* Out of time: give up the ones still on their way */
+	for (long i = 0; i < started; i++) {
+		if (h[i].state < 2)
+			hold_fail(ep, &h[i]);
+		open += h[i].state == 2;
+	}
+	write_file(ready, "%.3f %ld\n", now_s() - t0, open);
 	while (stat(go, &st) < 0)
 		usleep(50000);
-	for (long i = 0; i < n; i++)
-		close(h[i].fd);
+	for (long i = 0; i < started; i++)
+		if (h[i].state == 2)
+			close(h[i].fd);
 	free(h);
 	return 0;
 }
@@ -418,7 +444,7 @@ static void usage(void)
 {
 	fputs("usage: bench-net serve PORTFILE\n"
 	      "       bench-net tcp-rr|tcp-crr|udp-rr ADDR PORT SECS\n"
-	      "       bench-net hold ADDR PORT N READY GO\n",
+	      "       bench-net hold ADDR PORT N READY GO [LIMIT]\n",
 	      stderr);
 	exit(2);
 }
@@ -440,8 +466,9 @@ int main(int argc, char **argv)
 		return cmd_tcp_crr(&a, atof(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "udp-rr"))
 		return cmd_udp_rr(&a, atof(argv[4]));
-	if (argc == 7 && !strcmp(argv[1], "hold"))
-		return cmd_hold(&a, atol(argv[4]), argv[5], argv[6]);
+	if ((argc == 7 || argc == 8) && !strcmp(argv[1], "hold"))
+		return cmd_hold(&a, atol(argv[4]), argv[5], argv[6],
+				argc == 8 ? atof(argv[7]) : 120);
 	usage();
 	return 2;
 }

@@ -1,7 +1,10 @@
 # Answers A queries for one name with one address; NODATA for other types
 # of that name, NXDOMAIN for anything else.  Logs each question.
+# Usage: dnsd.py PORT_FILE NAME ADDR LOG [ADDR6]: with ADDR6, AAAA queries
+# for NAME are answered with it too (else NODATA, as before).
 import os, socket, struct, sys
 port_file, name, addr, log = sys.argv[1:5]
+addr6 = sys.argv[5] if len(sys.argv) > 5 else None
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 open(port_file + ".tmp", "w").write(str(s.getsockname()[1]))
@@ -29,6 +32,11 @@ while True:
         hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 1, 0, 0)
         rr = struct.pack("!HHHIH", 0xc00c, 1, 1, 60, 4) + \
             socket.inet_aton(addr)
+        s.sendto(hdr + q[12:qend] + rr, peer)
+    elif qtype == 28 and addr6:
+        hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 1, 0, 0)
+        rr = struct.pack("!HHHIH", 0xc00c, 28, 1, 60, 16) + \
+            socket.inet_pton(socket.AF_INET6, addr6)
         s.sendto(hdr + q[12:qend] + rr, peer)
     else:
         hdr = struct.pack("!HHHHHH", qid, 0x8480 | rd, 1, 0, 0, 0)

@@ -309,7 +309,7 @@ if ns_exec tc qdisc add dev "$TAP" root netem loss 1% reorder 25% 50% delay 1ms 
 	transfer "netem 1% loss, reordering"
 	ns_exec tc qdisc del dev "$TAP" root
 else
-	tap_skip "netem: download and upload" "netem unavailable: $(head -n 1 "$W/tc.err")"
+	tap_skip "netem: download" "netem unavailable: $(head -n 1 "$W/tc.err")"
 	tap_skip "netem: upload" "netem unavailable"
 fi
 

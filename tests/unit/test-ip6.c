@@ -339,12 +339,14 @@ static void test_ra_unsolicited(void)
 	test6_done(un, &cap);
 }
 
-/* Echo to our addresses and groups is answered; to others, NAT hook */
+/* Echo to our addresses and groups is answered; to others, echo NAT (here
+ * under --restrict, so that nothing leaves: refused; see test-udp6.c) */
 static void test_echo(void)
 {
 	const char *dsts[] = { "fd00::2", "fd00::3", GW_LL, "ff02::1" };
+	const char *const opts[] = { "restrict", NULL, NULL };
 	struct capture cap;
-	struct usernat *un = test6_instance(&cap, NULL);
+	struct usernat *un = test6_instance(&cap, opts);
 	uint8_t buf[2000];
 	const uint8_t *m;
 	size_t i, n, len;
@@ -366,12 +368,17 @@ static void test_echo(void)
 		check_addr(capture_nth(&cap, 0)->data + 14 + 24, src);
 	}
 	g_assert_cmpuint(usernat_stat(un, "icmp6_echo_gw"), ==, 4);
-	/* elsewhere: the NAT hook, nothing sent yet */
+	/* elsewhere: echo NAT, refused by the policy (administratively
+	 * prohibited) */
 	capture_clear(&cap);
 	n = echo6_frame(buf, "fd00::1234", "2001:db8::1", 64, 8);
 	usernat_input(un, buf, n);
-	g_assert_cmpuint(cap.frames->len, ==, 0);
-	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 1);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	m = out6_l4(capture_nth(&cap, 0), 58, &len);
+	g_assert_cmpuint(m[0], ==, 1);
+	g_assert_cmpuint(m[1], ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "drop_policy"), ==, 1);
+	capture_clear(&cap);
 	/* hop limit 1 toward it: time exceeded, from the gateway */
 	n = echo6_frame(buf, "fd00::1234", "2001:db8::1", 1, 8);
 	usernat_input(un, buf, n);
@@ -407,21 +414,30 @@ static void test_echo(void)
 	test6_done(un, &cap);
 }
 
-/* UDP and TCP for our addresses go to the NAT hook; UDP gets a port
- * unreachable for now; UDP to a group is ignored */
+/* UDP and TCP for our addresses and routed ones go to the NAT hook: UDP
+ * to udp.c (here under --restrict, so that nothing leaves; the NAT itself
+ * is tested in test-udp6.c), TCP counted in drop_ip6_nat until tcp.c takes
+ * IPv6; UDP to a group is ignored */
 static void test_nat_hook(void)
 {
+	const char *const opts[] = { "restrict", NULL, NULL };
 	struct capture cap;
-	struct usernat *un = test6_instance(&cap, NULL);
+	struct usernat *un = test6_instance(&cap, opts);
 	uint8_t buf[200], tcp[20] = { 0x9c, 0x40, 0, 80, [12] = 0x50,
 				      [13] = 2 }, mac[6];
 	const uint8_t *m;
 	size_t n, len;
 
+	/* dns6:53 is the DNS forwarder ("query" is no DNS message) */
 	n = build_udp6(buf, gw_mac, guest_mac, "fd00::1234", 5353, "fd00::3",
 		       53, "query", 5);
 	usernat_input(un, buf, n);
-	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "drop_dns_malformed"), ==, 1);
+	g_assert_cmpuint(cap.frames->len, ==, 0);
+	/* other ports of dns6: port unreachable, from dns6 */
+	n = build_udp6(buf, gw_mac, guest_mac, "fd00::1234", 5353, "fd00::3",
+		       54, "query", 5);
+	usernat_input(un, buf, n);
 	g_assert_cmpuint(cap.frames->len, ==, 1);
 	m = out6_l4(capture_nth(&cap, 0), 58, &len);
 	g_assert_cmpuint(m[0], ==, 1);
@@ -430,17 +446,22 @@ static void test_nat_hook(void)
 	n = build_ip6(buf, gw_mac, guest_mac, "fd00::1234", "2001:db8::1", 6,
 		      64, tcp, sizeof(tcp));
 	usernat_input(un, buf, n);
+	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 1);
+	/* routed UDP: NAT, refused here (administratively prohibited) */
 	n = build_udp6(buf, gw_mac, guest_mac, "fd00::1234", 5353,
 		       "2001:db8::1", 53, "query", 5);
 	usernat_input(un, buf, n);
-	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 3);
-	g_assert_cmpuint(cap.frames->len, ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "drop_policy"), ==, 1);
+	g_assert_cmpuint(cap.frames->len, ==, 2);
+	m = out6_l4(capture_nth(&cap, 1), 58, &len);
+	g_assert_cmpuint(m[0], ==, 1);
+	g_assert_cmpuint(m[1], ==, 1);
 	mcast_mac6("ff02::1", mac);
 	n = build_udp6(buf, mac, guest_mac, GUEST_LL, 5353, "ff02::1", 5353,
 		       "x", 1);
 	usernat_input(un, buf, n);	/* (test6_instance()'s MLD is 1) */
 	g_assert_cmpuint(usernat_stat(un, "ip6_mcast_ignored"), ==, 2);
-	g_assert_cmpuint(cap.frames->len, ==, 1);
+	g_assert_cmpuint(cap.frames->len, ==, 2);
 	test6_done(un, &cap);
 }
 

@@ -16,6 +16,7 @@
 #include "frames.h"
 #include "stack.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 
 /* Service the instance until @cap holds @n frames or @ms pass */
 static void pump(struct usernat *un, struct capture *cap, guint n, int ms)
@@ -106,6 +107,18 @@ static struct policy_rule parse_ok(const char *spec, bool allow)
 	return r;
 }
 
+/* An instance built from options (key, value pairs) */
+static struct usernat *instance(struct capture *cap, const char *const *opts)
+{
+	return test_instance(cap, opts);
+}
+
+static void free_instance(struct usernat *un, struct capture *cap)
+{
+	usernat_free(un);
+	g_ptr_array_unref(cap->frames);
+}
+
 static void test_parse_valid(void)
 {
 	struct policy_rule r;
@@ -139,6 +152,103 @@ static void test_parse_valid(void)
 	r = parse_ok("172.16.0.0/12:1-65535", false);
 	g_assert_cmpuint(r.port_lo, ==, 1);
 	g_assert_cmpuint(r.port_hi, ==, 65535);
+	g_assert_false(r.v6);
+}
+
+static void test_parse_valid6(void)
+{
+	static const uint8_t db8[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	static const uint8_t one[16] = { [15] = 1 };
+	struct policy_rule r;
+
+	r = parse_ok("2001:db8::/32", false);
+	g_assert_true(r.v6);
+	g_assert_cmpmem(r.net6, 16, db8, 16);
+	g_assert_cmpuint(r.prefix6, ==, 32);
+	g_assert_true(r.any_port);
+
+	r = parse_ok("[2001:db8:ffff::1/32]:443", true);	/* host bits */
+	g_assert_cmpmem(r.net6, 16, db8, 16);
+	g_assert_false(r.any_port);
+	g_assert_cmpuint(r.port_lo, ==, 443);
+	g_assert_cmpuint(r.port_hi, ==, 443);
+
+	r = parse_ok("[::/0]:1000-2000", true);
+	g_assert_cmpuint(r.prefix6, ==, 0);
+	g_assert_cmpuint(r.port_lo, ==, 1000);
+	g_assert_cmpuint(r.port_hi, ==, 2000);
+
+	r = parse_ok("::1", true);		/* a bare address is a /128 */
+	g_assert_cmpmem(r.net6, 16, one, 16);
+	g_assert_cmpuint(r.prefix6, ==, 128);
+	r = parse_ok("[::1]", true);
+	g_assert_cmpuint(r.prefix6, ==, 128);
+	g_assert_true(r.any_port);
+
+	r = parse_ok("fe80::1234/10", true);	/* a prefix inside a byte */
+	g_assert_cmphex(r.net6[0], ==, 0xfe);
+	g_assert_cmphex(r.net6[1], ==, 0x80);
+	g_assert_cmphex(r.net6[15], ==, 0);
+}
+
+static void test_match6(void)
+{
+	struct policy_rule ll = parse_ok("fe80::/10", false);
+	struct policy_rule web = parse_ok("[2001:db8::/32]:80-443", false);
+	struct policy_rule v4 = parse_ok("0.0.0.0/0", false);
+	uint8_t a[16];
+
+	inet_pton(AF_INET6, "febf::1", a);
+	g_assert_true(policy_rule_match6(&ll, IPPROTO_UDP4, a, 53));
+	inet_pton(AF_INET6, "fec0::1", a);
+	g_assert_false(policy_rule_match6(&ll, IPPROTO_UDP4, a, 53));
+	inet_pton(AF_INET6, "2001:db8:1::5", a);
+	g_assert_true(policy_rule_match6(&web, IPPROTO_TCP4, a, 443));
+	g_assert_false(policy_rule_match6(&web, IPPROTO_TCP4, a, 444));
+	g_assert_false(policy_rule_match6(&web, IPPROTO_ICMP6, a, 0));
+	/* rules match their own family only */
+	g_assert_false(policy_rule_match6(&v4, IPPROTO_TCP4, a, 80));
+	g_assert_false(policy_rule_match(&web, IPPROTO_TCP4, ip("32.1.13.184"),
+					 80));
+}
+
+/* IPv6: rules of their family; gateway6 and dns6 also by their IPv4
+ * twins; --restrict covers IPv6 too */
+static void test_check6(void)
+{
+	static const char *const opts[] = {
+		"deny", "10.0.2.2/32:22", "allow", "[2001:db8::/32]:443",
+		"deny", "2001:db8::/32", "deny", "0.0.0.0/0", NULL,
+	};
+	static const char *const ropts[] = {
+		"restrict", NULL, "allow", "10.0.2.3/32:53", NULL,
+	};
+	struct capture cap;
+	struct usernat *un = instance(&cap, opts);
+	uint8_t a[16];
+
+	g_assert_cmpint(policy_check6(un, IPPROTO_TCP4, un->cfg.gw6, 22), ==,
+			-EACCES);
+	/* "deny 0.0.0.0/0" is IPv4's: the IPv4 twin of gateway6 matches it,
+	 * other IPv6 destinations don't */
+	g_assert_cmpint(policy_check6(un, IPPROTO_TCP4, un->cfg.gw6, 80), ==,
+			-EACCES);
+	inet_pton(AF_INET6, "2001:db8::1", a);
+	g_assert_cmpint(policy_check6(un, IPPROTO_TCP4, a, 443), ==, 0);
+	g_assert_cmpint(policy_check6(un, IPPROTO_TCP4, a, 80), ==, -EACCES);
+	g_assert_cmpint(policy_check6(un, IPPROTO_ICMP6, a, 0), ==, -EACCES);
+	inet_pton(AF_INET6, "2001:db9::1", a);
+	g_assert_cmpint(policy_check6(un, IPPROTO_UDP4, a, 53), ==, 0);
+	g_assert_cmpint(policy_check6(un, IPPROTO_ICMP6, a, 0), ==, 0);
+	free_instance(un, &cap);
+
+	un = instance(&cap, ropts);
+	g_assert_cmpint(policy_check6(un, IPPROTO_UDP4, un->cfg.dns6, 53), ==,
+			0);
+	g_assert_cmpint(policy_check6(un, IPPROTO_UDP4, un->cfg.gw6, 53), ==,
+			-EACCES);
+	g_assert_cmpint(policy_check6(un, IPPROTO_ICMP6, a, 0), ==, -EACCES);
+	free_instance(un, &cap);
 }
 
 static void test_parse_invalid(void)
@@ -149,8 +259,12 @@ static void test_parse_invalid(void)
 		"10.0.0.0/8:", "10.0.0.0/8:0", "10.0.0.0/8:65536",
 		"10.0.0.0/8:70000", "10.0.0.0/8:90-80", "10.0.0.0/8:80-",
 		"10.0.0.0/8:-80", "10.0.0.0/8:8a", "10.0.0.0/8:1-2-3",
-		"10.0.0.0/8:123456", ":80", "/8", "fe80::/10", "example.com",
+		"10.0.0.0/8:123456", ":80", "/8", "example.com",
 		"10.0.0.0/8:80:90", "300.0.0.0/8",
+		/* IPv6 */
+		"[fe80::/10]:", "[fe80::/129]", "fe80::/129", "[fe80::]x",
+		"[fe80::/10]:80-", "fe80::/10:80", "[::1", "[10.0.0.0/8]",
+		"[]", "[]:80", "fe80::/-1", "[fe80::/10]:0", "2001:db8::g/32",
 	};
 	struct policy_rule r;
 	char *err = NULL;
@@ -200,18 +314,6 @@ static void test_match(void)
 					0));
 	g_assert_true(policy_rule_match(&all, IPPROTO_TCP4,
 					ip("255.255.255.254"), 65535));
-}
-
-/* An instance built from options (key, value pairs) */
-static struct usernat *instance(struct capture *cap, const char *const *opts)
-{
-	return test_instance(cap, opts);
-}
-
-static void free_instance(struct usernat *un, struct capture *cap)
-{
-	usernat_free(un);
-	g_ptr_array_unref(cap->frames);
 }
 
 static void test_first_match_wins(void)
@@ -492,6 +594,9 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/policy/parse/valid", test_parse_valid);
 	g_test_add_func("/policy/parse/invalid", test_parse_invalid);
+	g_test_add_func("/policy/parse/valid6", test_parse_valid6);
+	g_test_add_func("/policy/match6", test_match6);
+	g_test_add_func("/policy/check6", test_check6);
 	g_test_add_func("/policy/match", test_match);
 	g_test_add_func("/policy/first-match-wins", test_first_match_wins);
 	g_test_add_func("/policy/restrict", test_restrict);

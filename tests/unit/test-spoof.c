@@ -12,10 +12,12 @@
 static const uint8_t mac_b[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
 static const uint8_t mac_static[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x99 };
 
-/* A DHCP message of @type from @mac (RFC 2131), broadcast from 0.0.0.0;
- * @req_ip: option 50 (and our server id), or NULL; @ciaddr: or NULL */
-static void dhcp_send(struct usernat *un, const uint8_t *mac, uint8_t type,
-		      const char *req_ip, const char *ciaddr)
+/* A DHCP message of @type with chaddr @mac (RFC 2131), broadcast from
+ * 0.0.0.0 by @eth_src; @req_ip: option 50 (and our server id), or NULL;
+ * @ciaddr: or NULL */
+static void dhcp_send_from(struct usernat *un, const uint8_t *eth_src,
+			   const uint8_t *mac, uint8_t type,
+			   const char *req_ip, const char *ciaddr)
 {
 	uint8_t m[300] = { 1, 1, 6, 0, 0x11, 0x22, 0x33, 0x44 }, frame[400];
 	uint8_t l4[8 + sizeof(m)];
@@ -44,9 +46,15 @@ static void dhcp_send(struct usernat *un, const uint8_t *mac, uint8_t type,
 	memcpy(l4, &sp, 2);
 	memcpy(l4 + 2, &dp, 2);
 	memcpy(l4 + 8, m, sizeof(m));
-	n = build_ip4(frame, bcast_mac, mac, "0.0.0.0", "255.255.255.255", 17,
-		      l4, sizeof(l4), 1);
+	n = build_ip4(frame, bcast_mac, eth_src, "0.0.0.0", "255.255.255.255",
+		      17, l4, sizeof(l4), 1);
 	usernat_input(un, frame, n);
+}
+
+static void dhcp_send(struct usernat *un, const uint8_t *mac, uint8_t type,
+		      const char *req_ip, const char *ciaddr)
+{
+	dhcp_send_from(un, mac, mac, type, req_ip, ciaddr);
 }
 
 /* DISCOVER, then REQUEST what was offered: the address leased to @mac */
@@ -118,7 +126,7 @@ static void test_dynamic_lease(void)
 	free_instance(un, &cap);
 }
 
-/* A released lease has no owner any more */
+/* A released lease has no owner any more; only its client may release it */
 static void test_released(void)
 {
 	struct capture cap;
@@ -127,6 +135,13 @@ static void test_released(void)
 
 	lease(un, &cap, guest_mac, "10.0.2.15");
 	g_assert_false(ping_gw(un, &cap, mac_b, "10.0.2.15"));
+	/* B can't release (or decline) A's lease in A's name */
+	dhcp_send_from(un, mac_b, guest_mac, 7, NULL, "10.0.2.15");
+	dhcp_send_from(un, mac_b, guest_mac, 4, "10.0.2.15", NULL);
+	g_assert_cmpuint(usernat_stat(un, "drop_spoof"), ==, 3);
+	g_assert_cmpuint(usernat_stat(un, "dhcp_release"), ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "dhcp_decline"), ==, 0);
+	g_assert_true(dhcp_ip_owner(un, ip("10.0.2.15"), owner));
 	dhcp_send(un, guest_mac, 7, NULL, "10.0.2.15");	/* DHCPRELEASE */
 	g_assert_cmpuint(usernat_stat(un, "dhcp_release"), ==, 1);
 	g_assert_false(dhcp_ip_owner(un, ip("10.0.2.15"), owner));

@@ -248,49 +248,100 @@ static void tconn_fini(struct tconn *t)
 	g_ptr_array_unref(t->cap.frames);
 }
 
-/* Guest SYN with MSS 1460 and (if @ws >= 0) window scale @ws; returns the
- * SYN-ACK */
-static void syn(struct tconn *t, int ws, struct seg *sa)
+/* Guest SYN with MSS 1460, window scale @ws (none if < 0) and, if @sack,
+ * SACK-permitted; returns the SYN-ACK */
+static void syn_opts(struct tconn *t, int ws, bool sack, struct seg *sa)
 {
-	uint8_t opts[8] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 3, 3, 0 };
+	uint8_t opts[12] = { 2, 4, MSS >> 8, MSS & 0xff, 1, 1, 1, 1, 1, 1,
+			     1, 1 };
 	static uint8_t buf[2000];
-	size_t n;
+	size_t n, len = 4;
 
-	opts[7] = (uint8_t)ws;
+	if (ws >= 0) {
+		opts[len++] = 1;
+		opts[len++] = 3;
+		opts[len++] = 3;
+		opts[len++] = (uint8_t)ws;
+	}
+	if (sack) {
+		opts[len++] = 1;
+		opts[len++] = 1;
+		opts[len++] = 4;
+		opts[len++] = 2;
+	}
 	n = tcp_frame(buf, t->mac, GUEST_IP, GW_IP, t->gport, t->port,
-		      t->gseq, 0, 0x02, 65535, opts, ws >= 0 ? 8 : 4, NULL, 0);
+		      t->gseq, 0, 0x02, 65535, opts, len, NULL, 0);
 	usernat_input(t->un, buf, n);
 	expect_seg(t, sa, 2000);
 }
 
-/* Parse the stack's SYN-ACK options; returns the MSS, *ws = shift or -1 */
-static int synack_opts(const struct seg *s, int *ws)
+static void syn(struct tconn *t, int ws, struct seg *sa)
+{
+	syn_opts(t, ws, false, sa);
+}
+
+/* Parse the stack's SYN-ACK options; returns the MSS, *ws = shift or -1,
+ * *sack = SACK permitted */
+static int syn_opts_of(const struct seg *s, int *ws, bool *sack)
 {
 	struct pkt c = pkt_init(s->opts, s->optlen), v;
 	uint8_t type;
 	int mss = -1;
 
 	*ws = -1;
+	*sack = false;
 	while (pkt_tlv_next(&c, &type, &v, 1, 0, 1) > 0) {
 		if (type == 2 && v.len == 2)
 			mss = v.p[0] << 8 | v.p[1];
 		if (type == 3 && v.len == 1)
 			*ws = v.p[0];
+		if (type == 4 && !v.len)
+			*sack = true;
 	}
 	return mss;
 }
 
-/* Full handshake with window scale @ws (or none if < 0), then accept() */
-static void establish(struct tconn *t, int ws)
+static int synack_opts(const struct seg *s, int *ws)
+{
+	bool sack;
+
+	return syn_opts_of(s, ws, &sack);
+}
+
+/* The SACK blocks of a segment from the stack; returns how many */
+static int sack_blocks(const struct seg *s, uint32_t blk[][2])
+{
+	struct pkt c = pkt_init(s->opts, s->optlen), v;
+	uint8_t type;
+	int n = 0;
+
+	while (pkt_tlv_next(&c, &type, &v, 1, 0, 1) > 0) {
+		if (type != 5)
+			continue;
+		g_assert_cmpuint(v.len % 8, ==, 0);
+		while (v.len) {
+			pkt_be32(&v, &blk[n][0]);
+			pkt_be32(&v, &blk[n][1]);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Full handshake with window scale @ws (or none if < 0) and SACK if
+ * @sack, then accept() */
+static void establish_opts(struct tconn *t, int ws, bool sack)
 {
 	struct pollfd p = { .fd = t->lfd, .events = POLLIN };
 	struct seg s;
+	bool ssack;
 	int sws;
 
-	syn(t, ws, &s);
+	syn_opts(t, ws, sack, &s);
 	g_assert_cmphex(s.flags, ==, 0x12);
 	g_assert_cmpuint(s.ack, ==, t->gseq + 1);
-	g_assert_cmpint(synack_opts(&s, &sws), ==, 1460);
+	g_assert_cmpint(syn_opts_of(&s, &sws, &ssack), ==, 1460);
+	g_assert_true(ssack == sack);
 	if (ws >= 0)
 		g_assert_cmpint(sws, ==, TCP_RCV_WS);
 	else
@@ -305,6 +356,11 @@ static void establish(struct tconn *t, int ws)
 	g_assert_cmpint(t->afd, >=, 0);
 	pump(t->un, 0);
 	g_assert_cmpuint(usernat_stat(t->un, "tcp_established"), >=, 1);
+}
+
+static void establish(struct tconn *t, int ws)
+{
+	establish_opts(t, ws, false);
 }
 
 /* Read exactly @len bytes from the host socket (with a timeout) */
@@ -953,10 +1009,14 @@ static void test_limit(void)
 	tconn_fini(&t);
 }
 
+#ifndef TEST_MANY_N
+#define TEST_MANY_N 700
+#endif
+
 /* Many connections: pool and hash table grow, all are found again */
 static void test_many(void)
 {
-	enum { N = 700 };
+	enum { N = TEST_MANY_N };
 	static int fds[N];
 	struct tconn t;
 	struct seg s;
@@ -994,6 +1054,87 @@ static void test_many(void)
 	t.afd = -1;
 	g_assert_cmpuint(usernat_stat(t.un, "tcp_active"), ==, 0);
 	g_assert_cmpuint(usernat_stat(t.un, "tcp_rst_from_guest"), ==, N);
+	tconn_fini(&t);
+}
+
+/* Guest send a segment with SACK blocks (ACK of t->rnxt) */
+static void gsend_sack(struct tconn *t, const uint32_t blk[][2], int n)
+{
+	uint8_t opts[36] = { 1, 1, 5, (uint8_t)(2 + 8 * n) }, frame[200];
+	size_t len;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t l = htonl(blk[i][0]), r = htonl(blk[i][1]);
+
+		memcpy(opts + 4 + 8 * i, &l, 4);
+		memcpy(opts + 8 + 8 * i, &r, 4);
+	}
+	len = tcp_frame(frame, t->mac, GUEST_IP, GW_IP, t->gport, t->port,
+			t->gseq, t->rnxt, 0x10, t->gwin, opts,
+			(size_t)(4 + 8 * n), NULL, 0);
+	usernat_input(t->un, frame, len);
+}
+
+/* SACK, both ways: out-of-order data we hold is reported in SACK blocks,
+ * latest first; the guest's SACK blocks make us resend each hole once */
+static void test_sack(void)
+{
+	static uint8_t data[10 * MSS];
+	uint32_t blk[4][2], base;
+	struct tconn t;
+	struct seg s;
+	int n, i, got;
+
+	tconn_init(&t, NULL);
+	establish_opts(&t, 7, true);
+	gsend(&t, t.gseq + 10, 0x18, "KLMNO", 5);
+	expect_seg(&t, &s, 200);
+	g_assert_cmpint(sack_blocks(&s, blk), ==, 1);
+	g_assert_cmpuint(blk[0][0], ==, t.gseq + 10);
+	g_assert_cmpuint(blk[0][1], ==, t.gseq + 15);
+	gsend(&t, t.gseq + 20, 0x18, "UVWXY", 5);
+	expect_seg(&t, &s, 200);
+	g_assert_cmpint(sack_blocks(&s, blk), ==, 2);
+	g_assert_cmpuint(blk[0][0], ==, t.gseq + 20);	/* latest first */
+	g_assert_cmpuint(blk[1][0], ==, t.gseq + 10);
+	gsend(&t, t.gseq, 0x18, "ABCDEFGHIJ", 10);	/* fills the first */
+	expect_seg(&t, &s, 200);
+	g_assert_cmpuint(s.ack, ==, t.gseq + 15);
+	g_assert_cmpint(sack_blocks(&s, blk), ==, 1);
+	g_assert_cmpuint(blk[0][0], ==, t.gseq + 20);
+	gsend(&t, t.gseq + 15, 0x18, "PQRST", 5);	/* and the second */
+	expect_seg(&t, &s, 200);
+	g_assert_cmpuint(s.ack, ==, t.gseq + 25);
+	g_assert_cmpint(sack_blocks(&s, blk), ==, 0);
+	t.gseq += 25;
+
+	/* toward the guest: segments 2 and 5 of 10 are lost */
+	drain(&t, 20);
+	g_assert_cmpint(send(t.afd, data, sizeof(data), 0), ==, sizeof(data));
+	base = t.rnxt;
+	for (got = 0; got < (int)sizeof(data);) {
+		expect_seg(&t, &s, 1000);
+		got += (int)s.len;
+	}
+	t.rnxt = base + MSS;			/* has segment 1 */
+	blk[0][0] = base + 2 * MSS;		/* 3, 4 */
+	blk[0][1] = base + 4 * MSS;
+	gsend_sack(&t, blk, 1);
+	blk[1][0] = blk[0][0];
+	blk[1][1] = blk[0][1];
+	blk[0][0] = base + 5 * MSS;		/* 6..10 */
+	blk[0][1] = base + 10 * MSS;
+	for (i = 0; i < 3; i++)		/* three duplicates: resend 2 */
+		gsend_sack(&t, blk, 2);
+	for (n = 0; next_seg(&t, &s, 50);)	/* (maybe a tail probe too) */
+		n += s.len && s.seq == base + MSS;
+	g_assert_cmpint(n, ==, 1);
+	gsend_sack(&t, blk, 2);			/* one more: the next hole */
+	for (n = 0; next_seg(&t, &s, 50);)
+		n += s.len && s.seq == base + 4 * MSS;
+	g_assert_cmpint(n, ==, 1);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_fast_retransmit"), ==, 1);
 	tconn_fini(&t);
 }
 
@@ -1305,6 +1446,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/malformed", test_malformed);
 	g_test_add_func("/tcp/out-of-order", test_out_of_order);
 	g_test_add_func("/tcp/reassembly", test_reassembly);
+	g_test_add_func("/tcp/sack", test_sack);
 	g_test_add_func("/tcp/zero-window", test_zero_window);
 	g_test_add_func("/tcp/small-window", test_small_window);
 	g_test_add_func("/tcp/retransmit", test_retransmit);
