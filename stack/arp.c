@@ -99,6 +99,11 @@ void arp_from_guest(struct usernat *un, const uint8_t *src_mac, struct pkt *c)
 		arp_defend(un, spa, sha);
 		return;
 	}
+	/* Anti-spoofing (ip4.c): an address leased to another MAC */
+	if (ip4_src_spoofed(un, sha, spa)) {
+		UN_COUNT(un, drop_spoof);
+		return;
+	}
 	if (spa)
 		un_guest_learn(un, sha, spa);
 

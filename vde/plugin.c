@@ -125,7 +125,7 @@ static void plug_join_prefixes(char *s)
 
 		while (*q >= '0' && *q <= '9')
 			q++;
-		if (q > p + 1 && (*q == '/' || !*q) && p > s &&
+		if (q > p + 1 && (!*q || strchr("/:]+", *q)) && p > s &&
 		    memchr(s, '=', (size_t)(p - s)))
 			*p = '\x01';
 	}

@@ -55,6 +55,9 @@ if ip -6 addr add "$PING6_ADDR/128" dev lo 2>/dev/null; then
 	ns_on_exit "ip -6 addr del $PING6_ADDR/128 dev lo 2>/dev/null"
 	HAVE_PING6=1
 fi
+# ping_group_range is host-wide: tests that change it take turns
+exec 9>"${TMPDIR:-/tmp}/usernat-ping_group_range.lock"
+flock 9
 SAVED_RANGE=$(cat "$RANGE_FILE")
 ns_on_exit "echo '$SAVED_RANGE' >$RANGE_FILE"
 echo "0 2147483647" >"$RANGE_FILE" || tap_bail "cannot open ping_group_range"

@@ -16,7 +16,7 @@ ns_move_tap || tap_bail "cannot move tap"
 udhcpc_ns >/dev/null 2>&1
 ns_exec ping -c 2 -i 0.2 -W 2 10.0.2.2 >/dev/null 2>&1
 # a TCP handshake toward a host listener (answered once TCP NAT exists)
-python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]); sys.stdout.flush(); c,_=s.accept(); c.close()' >"$NS_TMP/port" &
+python3 -c 'import os,socket,sys; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); open(sys.argv[1]+".tmp","w").write(str(s.getsockname()[1])); os.rename(sys.argv[1]+".tmp",sys.argv[1]); c,_=s.accept(); c.close()' "$NS_TMP/port" &
 ns_bg_pid_add $!
 wait_for_file "$NS_TMP/port" 5; sleep 0.3
 port=$(cat "$NS_TMP/port")

@@ -51,6 +51,9 @@ if ! ip addr show to "$PING_ADDR/32" | grep -q inet; then
 	fi
 fi
 
+# ping_group_range is host-wide: tests that change it take turns
+exec 9>"${TMPDIR:-/tmp}/usernat-ping_group_range.lock"
+flock 9
 SAVED_RANGE=$(cat "$RANGE_FILE")
 ns_on_exit "echo '$SAVED_RANGE' >$RANGE_FILE"
 echo "0 2147483647" >"$RANGE_FILE" || tap_bail "cannot open ping_group_range"

@@ -126,6 +126,32 @@ static void test_dynamic_lease(void)
 	free_instance(un, &cap);
 }
 
+/* ARP from B claiming A's leased address neither gets an answer nor
+ * re-points A's neighbour entry (which port forwards use) */
+static void test_arp(void)
+{
+	static const uint8_t zero[6];
+	struct capture cap;
+	struct usernat *un = test_instance(&cap, NULL);
+	const struct un_guest *g;
+	uint8_t buf[64];
+	size_t n;
+
+	lease(un, &cap, guest_mac, "10.0.2.15");
+	n = build_arp(buf, 1, bcast_mac, mac_b, "10.0.2.15", zero, "10.0.2.2");
+	usernat_input(un, buf, n);
+	g_assert_cmpuint(cap.frames->len, ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "drop_spoof"), ==, 1);
+	g_assert_nonnull(g = un_guest_find(un, ip("10.0.2.15")));
+	g_assert_cmpmem(g->mac, 6, guest_mac, 6);
+	/* the owner's own ARP is answered */
+	n = build_arp(buf, 1, bcast_mac, guest_mac, "10.0.2.15", zero,
+		      "10.0.2.2");
+	usernat_input(un, buf, n);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	free_instance(un, &cap);
+}
+
 /* A released lease has no owner any more; only its client may release it */
 static void test_released(void)
 {
@@ -187,6 +213,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/spoof/dynamic-lease", test_dynamic_lease);
 	g_test_add_func("/spoof/released", test_released);
+	g_test_add_func("/spoof/arp", test_arp);
 	g_test_add_func("/spoof/static-lease", test_static_lease);
 	g_test_add_func("/spoof/no-dhcp", test_no_dhcp);
 	return g_test_run();
