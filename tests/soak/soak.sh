@@ -8,8 +8,9 @@
 # grow beyond a small tolerance: the mean of the last three samples against
 # the mean of the first three after the warm-up, SOAK_RSS_KB (default
 # 2048 kB) and SOAK_FD_SLACK (default 32 descriptors: flows come and go).
-# Flows time out after 3 s (--udp-timeout 3), so once the traffic stops the
-# descriptor count must come back to what it was before it started.
+# Once the traffic stops and flows time out (UDP after 3 s, --udp-timeout 3;
+# ICMP echo after 60 s), the descriptor count must come back to what it was
+# before the traffic started.
 # Everything stays on this machine: the guest is a network namespace, the
 # servers listen on 127.0.0.1, the ping target is a dummy address.
 . "$(dirname "$0")/../lib/common.sh"
@@ -262,8 +263,9 @@ else
 		tap_fail "descriptors flat under load: $f0 -> $f1 (tolerance $SOAK_FD_SLACK)" \
 			"${samples[@]}"
 fi
-# the traffic has stopped: once flows time out, the idle count again
-deadline=$((SECONDS + 20))
+# the traffic has stopped: once flows time out, the idle count again (UDP
+# flows after 3 s, ICMP echo flows after 60 s idle: icmp.c)
+deadline=$((SECONDS + 75))
 while fds=$(ls "/proc/$UN_PID/fd" 2>/dev/null | wc -l) &&
 	[ "$fds" -gt "$IDLE_FDS" ] && [ "$SECONDS" -lt "$deadline" ]; do
 	sleep 0.5
