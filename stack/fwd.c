@@ -460,39 +460,3 @@ void fwd_cleanup(struct usernat *un)
 	g_free(st);
 	un->fwd = NULL;
 }
-
-/* Until the NAT modules implement the inbound hooks, forwards refuse:
- * weak definitions that the real ones in tcp.c and udp.c replace. */
-__attribute__((weak)) int tcp_inbound(struct usernat *un, int fd,
-				      const struct sockaddr_storage *peer,
-				      uint32_t guest_ip, uint16_t guest_port,
-				      const uint8_t *guest_mac)
-{
-	close(fd);
-	return -ENOSYS;
-}
-
-__attribute__((weak)) void udp_inbound(struct usernat *un, int fd,
-				       const struct sockaddr_storage *peer,
-				       socklen_t peer_len, uint32_t guest_ip,
-				       uint16_t guest_port,
-				       const uint8_t *guest_mac,
-				       const uint8_t *data, size_t len)
-{
-}
-
-/* Until each module lists its flows, it has none to show */
-__attribute__((weak)) void tcp_flows_foreach(const struct usernat *un,
-					     un_flow_fn fn, void *opaque)
-{
-}
-
-__attribute__((weak)) void udp_flows_foreach(const struct usernat *un,
-					     un_flow_fn fn, void *opaque)
-{
-}
-
-__attribute__((weak)) void icmp_flows_foreach(const struct usernat *un,
-					      un_flow_fn fn, void *opaque)
-{
-}

@@ -176,6 +176,7 @@ static uint32_t tcp_mix(const uint32_t key[4], uint32_t a, uint32_t b,
 	return (uint32_t)h;
 }
 
+/** tcp_bucket_of() - Hash bucket of a 4-tuple */
 static uint32_t tcp_bucket_of(const struct un_tcp *t, uint32_t gaddr,
 			      uint16_t gport, uint32_t daddr, uint16_t dport)
 {
@@ -218,6 +219,7 @@ uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c)
 			   (uint32_t)c->gport << 16 | c->dport);
 }
 
+/** tcp_now() - The module's clock: CLOCK_MONOTONIC milliseconds */
 int64_t tcp_now(void)
 {
 	return un_now_ms();
@@ -250,6 +252,7 @@ static int tcp_rehash(struct un_tcp *t)
 	return 0;
 }
 
+/** tcp_unhash() - Take @c out of its hash chain */
 static void tcp_unhash(struct un_tcp *t, struct tcp_conn *c)
 {
 	int32_t *pp = &t->bucket[tcp_bucket_of(t, c->gaddr, c->gport,
@@ -346,17 +349,20 @@ struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
 
 /* ---- timers --------------------------------------------------------------- */
 
+/** tcp_heap_set() - Put @c at heap position @pos */
 static void tcp_heap_set(struct un_tcp *t, uint32_t pos, struct tcp_conn *c)
 {
 	t->heap[pos] = (int32_t)c->slot;
 	c->heap_pos = (int32_t)pos;
 }
 
+/** tcp_heap_conn() - Connection at heap position @pos */
 static struct tcp_conn *tcp_heap_conn(const struct un_tcp *t, uint32_t pos)
 {
 	return tcp_conn_at(t, (uint32_t)t->heap[pos]);
 }
 
+/** tcp_heap_up() - Sift the entry at @pos toward the root (earlier key) */
 static void tcp_heap_up(struct un_tcp *t, uint32_t pos)
 {
 	struct tcp_conn *c = tcp_heap_conn(t, pos);
@@ -373,6 +379,7 @@ static void tcp_heap_up(struct un_tcp *t, uint32_t pos)
 	tcp_heap_set(t, pos, c);
 }
 
+/** tcp_heap_down() - Sift the entry at @pos toward the leaves */
 static void tcp_heap_down(struct un_tcp *t, uint32_t pos)
 {
 	struct tcp_conn *c = tcp_heap_conn(t, pos);
@@ -397,6 +404,7 @@ static void tcp_heap_down(struct un_tcp *t, uint32_t pos)
 	tcp_heap_set(t, pos, c);
 }
 
+/** tcp_heap_remove() - Take @c out of the timer heap */
 static void tcp_heap_remove(struct un_tcp *t, struct tcp_conn *c)
 {
 	uint32_t pos = (uint32_t)c->heap_pos;
@@ -662,6 +670,7 @@ int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool add,
 	return un_epoll_mod(un, c->fd, ev, UN_EP_TCP, tcp_conn_ref(c));
 }
 
+/** tcp_sock_error() - Pending error of a socket (SO_ERROR), 0 if none */
 static int tcp_sock_error(int fd)
 {
 	int err = 0;
@@ -853,6 +862,7 @@ static bool tcp_probe_peek_off(void)
 	return ok;
 }
 
+/** tcp_random() - Secret bytes for hashing and ISNs (getrandom()) */
 static void tcp_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;

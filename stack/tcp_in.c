@@ -242,6 +242,13 @@ static void tcp_open(struct usernat *un, const struct ip4_in *ip,
 	struct tcp_syn_opts o;
 	struct tcp_conn *c;
 
+	/* Egress policy (policy.c), once per new connection: a denied one
+	 * gets an RST, so the guest's connect() fails at once */
+	if (policy_check(un, IPPROTO_TCP4, ip->daddr, ntohs(th->dest))) {
+		UN_COUNT(un, drop_policy);
+		tcp_reply_rst(un, ip, th, s->data.len);
+		return;
+	}
 	if (tcp_target(un, ip->daddr, th->dest, &ss, &sl)) {
 		UN_COUNT(un, tcp_refused);
 		tcp_reply_rst(un, ip, th, s->data.len);

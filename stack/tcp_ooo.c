@@ -46,6 +46,7 @@ struct tcp_ooo_node {
 	uint8_t data[];
 };
 
+/** tcp_ooo_node() - Pool node @i */
 static struct tcp_ooo_node *tcp_ooo_node(const struct un_tcp *t, int32_t i)
 {
 	return (struct tcp_ooo_node *)(t->ooo_chunk[(uint32_t)i / TCP_OOO_CHUNK] +
@@ -89,6 +90,7 @@ static int32_t tcp_ooo_alloc(struct usernat *un)
 	return r;
 }
 
+/** tcp_ooo_release() - Give node @i back to the pool */
 static void tcp_ooo_release(struct un_tcp *t, int32_t i)
 {
 	tcp_ooo_node(t, i)->next = t->ooo_free;

@@ -5,8 +5,9 @@
 # to tests/bench/results.md (BENCH_OUT).
 #
 # Namespace harness ("ns"): the Linux kernel in a fresh network namespace is
-# the guest, on a tap that the backend opens through libvdeplug's tap
-# plugin, so every backend sees the same path:
+# the guest (one namespace per backend, all up at once and measured in
+# turn), on a tap that the backend opens through libvdeplug's tap plugin,
+# so every backend sees the same path:
 #     usernat --vde tap://TAP            (usernat)
 #     vde_plug tap://TAP slirp://        (libslirp, libvdeplug-slirp)
 # Host servers listen on 127.0.0.1; the guest reaches them at 10.0.2.2.
@@ -94,6 +95,7 @@ bg() {
 # stop PID: TERM (KILL after 3 s), reap, forget
 stop() {
 	local pid=$1 i p keep=()
+	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null
 	for i in $(seq 30); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -161,6 +163,7 @@ free_port() {
 # guest configured by DHCP; BPID is the backend's pid
 ns_up() {
 	local be=$1 mtu=$2 log=$W/ns-$1-$2.log
+	BPID=''
 	ns_setup bench || return 1
 	# IPv4 only in the guest: no router solicitations, DAD or MLD
 	ns_exec sh -c 'echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6
@@ -219,53 +222,99 @@ r = d["end"]["sum_received"]
 print(r["bits_per_second"], r["bytes"])' "$W/iperf.json" >"$W/iperf.out" 2>/dev/null
 }
 
-# ns_perf BACKEND MTU: throughput and CPU; at MTU 1500 also the round trips
+# use BACKEND: make BACKEND's namespace, tap and pid the current ones
+declare -A B_NS B_TAP B_PID
+use() {
+	NS=${B_NS[$1]} TAP=${B_TAP[$1]} BPID=${B_PID[$1]}
+}
+
+# iperf_rep BACKEND MTU: one repetition of iperf3 both ways, and the
+# backend's CPU time per GB over the two
+iperf_rep() {
+	local be=$1 mtu=$2 dir c0 c1 bytes=0 ticks=0 out
+	use "$be"
+	for dir in g2h h2g; do
+		c0=$(cpu_ticks "$BPID")
+		iperf "$dir"
+		c1=$(cpu_ticks "$BPID")
+		out=$(cat "$W/iperf.out")
+		if [ -z "$out" ]; then
+			note "ns $be MTU $mtu: iperf3 $dir failed: $(head -c 300 "$W/iperf.json")"
+			continue
+		fi
+		set -- $out
+		record ns "$be" "tcp_${dir}_mtu$mtu" Gbit/s "$(calc "$1 / 1e9")"
+		say "  $be iperf3 $dir: $(fmt "$(calc "$1 / 1e9")") Gbit/s"
+		ticks=$((ticks + c1 - c0))
+		bytes=$(calc "$bytes + $2")
+	done
+	[ "$bytes" = 0 ] || record ns "$be" "cpu_mtu$mtu" s/GB \
+		"$(calc "$ticks / $TCK / ($bytes / 1e9)")"
+}
+
+# rr_rep BACKEND KIND: one round-trip run (tcp-rr, udp-rr or tcp-crr)
+rr_rep() {
+	local be=$1 kind=$2 out v
+	use "$be"
+	case $kind in
+	tcp-rr)
+		out=$(ns_exec timeout $((RR_SECS + 30)) "$BN" tcp-rr 10.0.2.2 "$P_ECHO" "$RR_SECS" 2>&1)
+		v=$(printf '%s\n' "$out" | awk '$1 == "tps" { print $4 }')
+		record ns "$be" tcp_rr_rtt us "$v" || note "ns $be: tcp-rr: $out" ;;
+	udp-rr)
+		out=$(ns_exec timeout $((RR_SECS + 30)) "$BN" udp-rr 10.0.2.2 "$P_UDP" "$RR_SECS" 2>&1)
+		v=$(printf '%s\n' "$out" | awk '$1 == "tps" { print $2 }')
+		record ns "$be" udp_rr trans/s "$v" || note "ns $be: udp-rr: $out" ;;
+	tcp-crr)
+		out=$(ns_exec timeout $((RR_SECS + 60)) "$BN" tcp-crr 10.0.2.2 "$P_CRR" "$RR_SECS" 2>&1)
+		v=$(printf '%s\n' "$out" | awk '$1 == "cps" { print $2 }')
+		record ns "$be" tcp_crr conn/s "$v" || note "ns $be: tcp-crr: $out" ;;
+	esac
+	say "  $be $kind: $(printf '%s\n' "$out" | head -n 1)"
+}
+
+# ns_perf MTU BACKENDS...: every backend up at once, each in its own
+# namespace, measured in turn, so that a change in the machine's load
+# (it may be shared) hits all of them alike: throughput and CPU; at MTU
+# 1500 also the round trips.  Connection churn is last: libslirp keeps
+# closed connections around for a while and slows down with them.
 ns_perf() {
-	local be=$1 mtu=$2 r dir c0 c1 out bytes ticks v
-	say "ns: $be, MTU $mtu"
-	ns_up "$be" "$mtu" || { ns_down; return; }
-	for r in $(seq "$REPS"); do
-		ticks=0 bytes=0
-		for dir in g2h h2g; do
-			c0=$(cpu_ticks "$BPID")
-			iperf "$dir"
-			c1=$(cpu_ticks "$BPID")
-			out=$(cat "$W/iperf.out")
-			if [ -z "$out" ]; then
-				note "ns $be MTU $mtu: iperf3 $dir failed: $(head -c 300 "$W/iperf.json")"
-				continue
-			fi
-			set -- $out
-			record ns "$be" "tcp_${dir}_mtu$mtu" Gbit/s "$(calc "$1 / 1e9")"
-			say "  iperf3 $dir $r/$REPS: $(fmt "$(calc "$1 / 1e9")") Gbit/s"
-			ticks=$((ticks + c1 - c0))
-			bytes=$(calc "$bytes + $2")
+	local mtu=$1 be kind up=()
+	shift
+	for be in "$@"; do
+		say "ns: $be up, MTU $mtu"
+		if ns_up "$be" "$mtu"; then
+			up+=("$be")
+		else
+			ns_down
+			continue
+		fi
+		B_NS[$be]=$NS B_TAP[$be]=$TAP B_PID[$be]=$BPID
+	done
+	for _ in $(seq "$REPS"); do
+		for be in "${up[@]+"${up[@]}"}"; do
+			iperf_rep "$be" "$mtu"
 		done
-		[ "$bytes" != 0 ] && record ns "$be" "cpu_mtu$mtu" s/GB \
-			"$(calc "$ticks / $TCK / ($bytes / 1e9)")"
 	done
 	if [ "$mtu" = 1500 ]; then
-		for r in $(seq "$REPS"); do
-			out=$(ns_exec timeout $((RR_SECS + 30)) "$BN" tcp-rr 10.0.2.2 "$P_ECHO" "$RR_SECS" 2>&1)
-			v=$(printf '%s\n' "$out" | awk '$1 == "tps" { print $4 }')
-			record ns "$be" tcp_rr_rtt us "$v" || note "ns $be: tcp-rr: $out"
-			out=$(ns_exec timeout $((RR_SECS + 60)) "$BN" tcp-crr 10.0.2.2 "$P_CRR" "$RR_SECS" 2>&1)
-			v=$(printf '%s\n' "$out" | awk '$1 == "cps" { print $2 }')
-			record ns "$be" tcp_crr conn/s "$v" || note "ns $be: tcp-crr: $out"
-			out=$(ns_exec timeout $((RR_SECS + 30)) "$BN" udp-rr 10.0.2.2 "$P_UDP" "$RR_SECS" 2>&1)
-			v=$(printf '%s\n' "$out" | awk '$1 == "tps" { print $2 }')
-			record ns "$be" udp_rr trans/s "$v" || note "ns $be: udp-rr: $out"
-			say "  round trips $r/$REPS: tcp $(med ns "$be" tcp_rr_rtt) us," \
-				"$(med ns "$be" tcp_crr) conn/s, udp $(med ns "$be" udp_rr)/s"
+		for kind in tcp-rr udp-rr tcp-crr; do
+			for _ in $(seq "$REPS"); do
+				for be in "${up[@]+"${up[@]}"}"; do
+					rr_rep "$be" "$kind"
+				done
+			done
 		done
 	fi
-	ns_down
+	for be in "${up[@]+"${up[@]}"}"; do
+		use "$be"
+		ns_down
+	done
 }
 
 # rr_runs BACKEND METRIC: REPS TCP round-trip runs, recorded under METRIC
 rr_runs() {
-	local r out v
-	for r in $(seq "$REPS"); do
+	local out v
+	for _ in $(seq "$REPS"); do
 		out=$(ns_exec timeout $((RR_SECS + 60)) "$BN" tcp-rr 10.0.2.2 "$P_ECHO" "$RR_SECS" 2>&1)
 		v=$(printf '%s\n' "$out" | awk '$1 == "tps" { print $4 }')
 		record ns "$1" "$2" us "$v" || note "ns $1: $2: $out"
@@ -339,9 +388,7 @@ ns_part() {
 	wait_for_file "$W/ports" 10 || { note "ns harness skipped: echo server did not start"; return; }
 	read -r P_ECHO P_CRR P_UDP <"$W/ports"
 	for mtu in 1500 9000; do
-		for be in usernat libslirp; do
-			ns_perf "$be" "$mtu"
-		done
+		ns_perf "$mtu" usernat libslirp
 	done
 	for be in usernat libslirp; do
 		ns_scale "$be"
@@ -484,7 +531,7 @@ guest_part() {
 # the target is met when awk condition COND holds for x, which is WHAT:
 # "ratio" (usernat / libslirp) or "own" (usernat's own figure)
 ns_row() {
-	local m=$1 label=$2 target=${3:-} what=${4:-} cond=${5:-} a b x met=""
+	local m=$1 label=$2 target=${3:-} what=${4:-} cond=${5:-} a b x met="" u
 	a=$(med ns libslirp "$m")
 	b=$(med ns usernat "$m")
 	[ -n "$a$b" ] || return 0
@@ -495,7 +542,9 @@ ns_row() {
 	if [ -n "${x:-}" ]; then
 		met=$(awk -v x="$x" "BEGIN { print (($cond) ? \"yes\" : \"**no**\") }")
 	fi
-	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "${UNITS["ns|$m"]}" \
+	u=${UNITS["ns|$m"]}
+	[ "$u" = us ] && u=µs
+	printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$u" \
 		"$(fmt "$a")" "$(fmt "$b")" "$(ratio "$b" "$a")" "$target" "$met"
 }
 
@@ -511,7 +560,7 @@ report() {
 		"passt $(dpkg-query -W -f '${Version}' passt 2>/dev/null)," \
 		"QEMU $(qemu-system-x86_64 --version 2>/dev/null | awk 'NR == 1 { print $4 }')," \
 		"iperf3 $(iperf3 --version 2>/dev/null | awk 'NR == 1 { print $2 }')"
-	echo "- load average at start: $LOAD0; run time $((SECONDS / 60)) min $((SECONDS % 60)) s"
+	echo "- load average at start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS / 60)) min $((SECONDS % 60)) s"
 	echo "- medians of $REPS repetitions (scale: opening time and memory from one run)"
 	echo
 	if [[ " $PARTS " == *" ns "* ]]; then
@@ -535,6 +584,15 @@ report() {
 		ns_row rtt_idle10k "TCP round trip, $FLOWS idle connections"
 		ns_row rtt_idle_growth "round trip, $FLOWS idle / 10 idle" "usernat ≤ 1.10" own "x <= 1.10"
 		echo
+		echo "iperf3 -t $IPERF_SECS, the guest the client. CPU: utime + stime of the backend's"
+		echo "process (usernat; vde_plug with the slirp plugin) over the iperf3 runs, per GB"
+		echo "received; it includes the guest kernel's receive work, which a tap runs in the"
+		echo "writer's write(). Round trips: tests/bench/bench-net.c in the namespace against"
+		echo "its echo services on 127.0.0.1, ${RR_SECS} s per run; round trip = 1 / transactions"
+		echo "per second on one connection. RSS per connection: the backend's VmRSS growth"
+		echo "from 10 to $FLOWS open connections, divided by the difference (kernel socket"
+		echo "memory not included)."
+		echo
 	fi
 	if [[ " $PARTS " == *" guest "* ]]; then
 		echo "## Real-guest harness (QEMU TCG guest, busybox wget, $GUEST_MB MiB each way, MTU 1500)"
@@ -553,6 +611,9 @@ report() {
 		done
 		echo
 		echo "Targets: vhost-user ≥ 3× -netdev user and ≥ 2× passt's stream socket."
+		echo "Timed inside the guest (/proc/uptime, 10 ms steps), md5 checked both ways;"
+		echo "the guest has one TCG vCPU. passt: -a 10.0.2.15 -n 24 -g 10.0.2.2 -m 1500;"
+		echo "vhost-user's NIC without MSI-X (vectors=0: QEMU 7.2 crashes under TCG)."
 		echo
 	fi
 	if [ ${#NOTES[@]} -gt 0 ]; then

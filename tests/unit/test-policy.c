@@ -432,6 +432,42 @@ static void test_udp_refused(void)
 	free_instance(un, &cap);
 }
 
+/* A refused TCP connection: the guest's SYN gets an RST at once, no
+ * connect() happens (the listener sees nothing), the counter moves */
+static void test_tcp_refused(void)
+{
+	static const char *const opts[] = { "deny", "10.0.2.2/32", NULL };
+	struct capture cap;
+	struct usernat *un = instance(&cap, opts);
+	uint8_t syn[20] = { 0x9c, 0x40, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0x50,
+			    0x02, 0xff, 0xff }, frame[100];
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int srv = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	uint16_t c;
+	size_t n;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(srv, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(listen(srv, 1), ==, 0);
+	getsockname(srv, (struct sockaddr *)&a, &al);
+	memcpy(syn + 2, &a.sin_port, 2);
+	n = build_ip4(frame, gw_mac, guest_mac, "10.0.2.15", "10.0.2.2", 6,
+		      syn, sizeof(syn), 0);
+	c = csum(frame + 34, 20, csum_pseudo4(ip("10.0.2.15"), ip("10.0.2.2"),
+					       6, 20));
+	memcpy(frame + 34 + 16, &c, 2);
+	usernat_input(un, frame, n);
+	pump(un, &cap, 1, 300);
+	g_assert_cmpuint(cap.frames->len, >=, 1);
+	g_assert_cmpint(capture_nth(&cap, 0)->data[23], ==, 6);
+	g_assert_true(capture_nth(&cap, 0)->data[34 + 13] & 0x04);	/* RST */
+	g_assert_cmpint(accept(srv, NULL, NULL), <, 0);
+	g_assert_cmpuint(usernat_stat(un, "drop_policy"), ==, 1);
+	close(srv);
+	free_instance(un, &cap);
+}
+
 /* --restrict with a hole for one port: that flow works, another doesn't */
 static void test_udp_allowed_by_rule(void)
 {
@@ -602,6 +638,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/policy/restrict", test_restrict);
 	g_test_add_func("/policy/config-keys", test_config_keys);
 	g_test_add_func("/policy/udp/refused", test_udp_refused);
+	g_test_add_func("/policy/tcp/refused", test_tcp_refused);
 	g_test_add_func("/policy/udp/allowed-by-rule",
 			test_udp_allowed_by_rule);
 	g_test_add_func("/policy/icmp", test_icmp);

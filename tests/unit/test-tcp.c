@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1138,6 +1139,92 @@ static void test_sack(void)
 	tconn_fini(&t);
 }
 
+/* TCP to the DNS address, port 53, goes to the upstream server; other
+ * ports there have no service */
+static void test_dns_tcp(void)
+{
+	struct pollfd p;
+	struct tconn t;
+	struct seg s;
+	char up[32], buf[8];
+	uint16_t port;
+	int lfd = listener(&port), afd;
+	const char *opts[] = { "dns-upstream", up, NULL };
+	uint8_t frame[200];
+	size_t n;
+
+	snprintf(up, sizeof(up), "127.0.0.1:%u", port);
+	tconn_init(&t, opts);
+	close(t.lfd);
+	t.lfd = lfd;
+	n = tcp_frame(frame, t.mac, GUEST_IP, "10.0.2.3", 41000, 53, 1000, 0,
+		      0x02, 65535, NULL, 0, NULL, 0);
+	usernat_input(t.un, frame, n);
+	pump(t.un, 500);
+	g_assert_cmpuint(t.cap.frames->len, >=, 1);
+	parse_seg(capture_nth(&t.cap, 0), &s);
+	g_assert_cmphex(s.flags, ==, 0x12);
+	n = tcp_frame(frame, t.mac, GUEST_IP, "10.0.2.3", 41000, 53, 1001,
+		      s.seq + 1, 0x18, 65535, NULL, 0, "\0\2ab", 4);
+	usernat_input(t.un, frame, n);
+	p.fd = lfd;
+	p.events = POLLIN;
+	g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
+	afd = accept(lfd, NULL, NULL);
+	g_assert_cmpint(afd, >=, 0);
+	pump(t.un, 0);
+	p.fd = afd;
+	g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
+	g_assert_cmpint(recv(afd, buf, sizeof(buf), 0), ==, 4);
+	g_assert_cmpmem(buf, 4, "\0\2ab", 4);
+	close(afd);
+	capture_clear(&t.cap);
+	n = tcp_frame(frame, t.mac, GUEST_IP, "10.0.2.3", 41001, 80, 1000, 0,
+		      0x02, 65535, NULL, 0, NULL, 0);
+	usernat_input(t.un, frame, n);
+	g_assert_cmpuint(t.cap.frames->len, ==, 1);
+	parse_seg(capture_nth(&t.cap, 0), &s);
+	g_assert_cmphex(s.flags, ==, 0x14);
+	tconn_fini(&t);
+}
+
+/* Out of descriptors: new connections get an RST (counted, logged once),
+ * established ones go on */
+static void test_fd_exhausted(void)
+{
+	struct rlimit old, low;
+	struct tconn t;
+	struct seg s;
+	char buf[8];
+	int n = 0, fd;
+
+	tconn_init(&t, NULL);
+	establish(&t, 7);
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	fd = dup(0);		/* the next free descriptor: all below are used */
+	close(fd);
+	low = old;
+	low.rlim_cur = (rlim_t)fd;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+	g_test_expect_message("usernat", G_LOG_LEVEL_WARNING,
+			      "tcp: cannot open a host socket*");
+	for (n = 0; n < 3; n++) {
+		t.gport = (uint16_t)(43000 + n);
+		syn(&t, 7, &s);
+		g_assert_cmphex(s.flags, ==, 0x14);
+	}
+	g_test_assert_expected_messages();
+	setrlimit(RLIMIT_NOFILE, &old);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_fd_exhausted"), ==, 3);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_active"), ==, 1);
+	t.gport = 40000;
+	gsend(&t, t.gseq, 0x18, "still", 5);
+	host_read(&t, buf, 5);
+	g_assert_cmpmem(buf, 5, "still", 5);
+	t.gseq += 5;
+	tconn_fini(&t);
+}
+
 /* Collect the TCP flows the listing reports */
 static void flow_cb(void *opaque, const struct usernat_flow *f)
 {
@@ -1458,6 +1545,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/limit", test_limit);
 	g_test_add_func("/tcp/many", test_many);
 	g_test_add_func("/tcp/forward", test_forward);
+	g_test_add_func("/tcp/dns", test_dns_tcp);
+	g_test_add_func("/tcp/fd-exhausted", test_fd_exhausted);
 	g_test_add_func("/tcp/bulk-clean", test_bulk_clean);
 	g_test_add_func("/tcp/bulk-lossy", test_bulk_lossy);
 	g_test_add_func("/tcp/bulk-lossy-no-peek-off",
