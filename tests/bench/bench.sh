@@ -26,13 +26,13 @@
 # QEMU), passt's stream socket, and usernat's stream socket, VDE switch,
 # in-QEMU plugin and vhost-user.  Every backend at MTU 1500.
 #
-# Each figure is the median of BENCH_REPS (3) repetitions, except the
+# Each figure is the median of BENCH_REPS (5) repetitions, except the
 # scale run's opening time and memory (one run of 10,000 connections).
 # Nothing leaves the machine: servers are on 127.0.0.1, guests are a
 # namespace of our own or a QEMU guest, and no name is resolved.
 #
 # Environment: USERNAT, TOP_SRCDIR, TOP_BUILDDIR (make bench sets them),
-# VDEPLUGIN_PATH (for the plugin), BENCH_PARTS ("ns guest"), BENCH_REPS (3),
+# VDEPLUGIN_PATH (for the plugin), BENCH_PARTS ("ns guest"), BENCH_REPS (5),
 # BENCH_IPERF_SECS (5), BENCH_RR_SECS (2), BENCH_FLOWS (10000),
 # BENCH_HOLD_LIMIT (150 s to open them), BENCH_GUEST_MB (32), BENCH_OUT.
 set -u
@@ -47,7 +47,7 @@ USERNAT=${USERNAT:-$TOP_BUILDDIR/usernat}
 . "$TOP_SRCDIR/tests/lib/netns.sh"
 
 PARTS=${BENCH_PARTS:-ns guest}
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 IPERF_SECS=${BENCH_IPERF_SECS:-5}
 RR_SECS=${BENCH_RR_SECS:-2}
 FLOWS=${BENCH_FLOWS:-10000}
