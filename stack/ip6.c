@@ -28,7 +28,7 @@
  *   - anything else is routed: not from a link-local source (RFC 4291
  *     2.5.6), hop limit checked (RFC 8200 3), then echo requests go to
  *     icmp6.c's icmp6_echo_nat() and TCP and UDP to ip6_nat_from_guest()
- *     (UDP to udp.c; TCP counts drop_ip6_nat until tcp.c takes IPv6).
+ *     (UDP to udp.c, TCP to tcp_in.c's tcp_from_guest6()).
  *
  * Extension headers (RFC 8200 4) are walked with a bounded loop of at most
  * IP6_EXT_MAX headers, each one bounds-checked through the pkt cursor
@@ -66,6 +66,7 @@
 
 #include "checksum.h"
 #include "stack.h"
+#include "tcp.h"
 #include "wire/icmp6.h"
 #include "wire/ip6.h"
 #include "wire/udp.h"
@@ -327,9 +328,8 @@ drop:		/* too many headers, or truncated, or answered above */
  *
  * UDP goes to udp_from_guest6() (udp.c): NAT, and the DNS forwarder at
  * dns6 port 53; it answers other ports of our addresses with a port
- * unreachable itself.  The TCP module takes IPv6 here as
- * tcp_from_guest6(un, ip), whatever name it chooses; until it does, TCP is
- * counted in drop_ip6_nat.
+ * unreachable itself.  TCP goes to tcp_from_guest6() (tcp_in.c): NAT, DNS
+ * over TCP at dns6 port 53, an RST for other ports of our addresses.
  */
 void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip)
 {
@@ -337,7 +337,9 @@ void ip6_nat_from_guest(struct usernat *un, const struct ip6_in *ip)
 	case IP6_NH_UDP:
 		udp_from_guest6(un, ip);
 		return;
-	case IP6_NH_TCP:	/* TCP NAT: tcp_from_guest6(un, ip) */
+	case IP6_NH_TCP:
+		tcp_from_guest6(un, ip);
+		return;
 	default:
 		break;
 	}

@@ -102,8 +102,21 @@
  * intrusive chains; the guest's MAC is part of the connection and must
  * match, so one guest can't touch another's flows.  An epoll reference is
  * the slot index with an 8-bit generation, so an event for a connection
- * freed earlier in the same epoll batch is ignored.  About 240 bytes per
- * connection, plus 4 for its hash bucket and 4 for its heap slot.
+ * freed earlier in the same epoll batch is ignored.  264 bytes per
+ * connection (at most 272, checked at build time), plus 4 for its hash
+ * bucket and 4 for its heap slot.
+ *
+ * IPv6 (tcp_from_guest6(), from ip6.c) is the same machinery: addresses in
+ * the key are 16 bytes for both families, IPv4 ones IPv4-mapped (as in
+ * udp.c), TF_V6 marks an IPv6 connection.  IPv4 hashes the low words in
+ * one keyed round as before; IPv6 chains three.  An IPv6 connection owns
+ * an AF_INET6 socket to un_host_addr6() of its destination (gateway6
+ * stands for ::1 unless no-map-host-loopback; dns6 port 53 is the DNS
+ * upstream, over whichever family it has), is charged to the guest's MAC
+ * (un_flow_charge6(): a guest has any number of addresses; no half-open
+ * count, which is kept per IPv4 address), advertises an MSS of MTU - 60,
+ * and a failed connect() is reported with ICMPv6 (icmp6_send_error_flow(),
+ * icmp6_unreach_code()).  Port forwards open IPv4 connections only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,6 +134,11 @@
 #include <unistd.h>
 
 #include "tcp_internal.h"
+
+/* small enough to keep IPv4 and IPv6 connections in the same pool cheaply */
+G_STATIC_ASSERT(sizeof(struct tcp_conn) <= 272);
+
+#define TCP_EP_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[addr]:port" */
 
 /* ---- pool and lookup ---------------------------------------------------- */
 
@@ -176,28 +194,62 @@ static uint32_t tcp_mix(const uint32_t key[4], uint32_t a, uint32_t b,
 	return (uint32_t)h;
 }
 
-/** tcp_bucket_of() - Hash bucket of a 4-tuple */
-static uint32_t tcp_bucket_of(const struct un_tcp *t, uint32_t gaddr,
-			      uint16_t gport, uint32_t daddr, uint16_t dport)
+/** tcp_word() - 32-bit word @i of a 16-byte address */
+static inline uint32_t tcp_word(const uint8_t *a, int i)
 {
-	return tcp_mix(t->hash_key, gaddr, daddr,
-		       (uint32_t)gport << 16 | dport) & (t->nbuckets - 1);
+	uint32_t w;
+
+	memcpy(&w, a + 4 * i, 4);
+	return w;
 }
 
 /**
- * tcp_lookup() - Find the connection of a guest's 4-tuple
+ * tcp_hash() - Keyed hash of a 4-tuple, either family
+ *
+ * IPv4 (both addresses mapped) takes one round, as before IPv6; IPv6
+ * chains three, every word through the keyed mixer, so a guest choosing
+ * its interface identifiers can't build collisions without the key.
+ */
+static uint32_t tcp_hash(const uint32_t key[4], const uint8_t *gaddr,
+			 const uint8_t *daddr, uint16_t gport, uint16_t dport)
+{
+	uint32_t ports = (uint32_t)gport << 16 | dport, h;
+
+	if (tcp_word(gaddr, 2) == htonl(0xffff) && !tcp_word(gaddr, 0) &&
+	    !tcp_word(gaddr, 1))
+		return tcp_mix(key, tcp_word(gaddr, 3), tcp_word(daddr, 3),
+			       ports);
+	h = tcp_mix(key, tcp_word(gaddr, 0), tcp_word(gaddr, 1),
+		    tcp_word(gaddr, 2));
+	h = tcp_mix(key, h ^ tcp_word(gaddr, 3), tcp_word(daddr, 0),
+		    tcp_word(daddr, 1));
+	return tcp_mix(key, h ^ tcp_word(daddr, 2), tcp_word(daddr, 3), ports);
+}
+
+/** tcp_bucket_of() - Hash bucket of a 4-tuple */
+static uint32_t tcp_bucket_of(const struct un_tcp *t, const uint8_t *gaddr,
+			      uint16_t gport, const uint8_t *daddr,
+			      uint16_t dport)
+{
+	return tcp_hash(t->hash_key, gaddr, daddr, gport, dport) &
+	       (t->nbuckets - 1);
+}
+
+/**
+ * tcp_lookup_addr() - Find the connection of a guest's 4-tuple
  * Return: connection (any live state), or NULL
  */
-struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
-			    uint16_t gport, uint32_t daddr, uint16_t dport)
+struct tcp_conn *tcp_lookup_addr(const struct un_tcp *t,
+				 const uint8_t *gaddr, uint16_t gport,
+				 const uint8_t *daddr, uint16_t dport)
 {
 	int32_t i = t->bucket[tcp_bucket_of(t, gaddr, gport, daddr, dport)];
 
 	while (i >= 0) {
 		struct tcp_conn *c = tcp_conn_at(t, (uint32_t)i);
 
-		if (c->gaddr == gaddr && c->daddr == daddr &&
-		    c->gport == gport && c->dport == dport)
+		if (c->gport == gport && c->dport == dport &&
+		    !memcmp(c->gaddr, gaddr, 16) && !memcmp(c->daddr, daddr, 16))
 			return c;
 		i = c->hnext;
 	}
@@ -215,8 +267,8 @@ uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	m = (uint32_t)((uint64_t)ts.tv_sec * 250000 + ts.tv_nsec / 4000);
-	return m + tcp_mix(t->iss_key, c->gaddr, c->daddr,
-			   (uint32_t)c->gport << 16 | c->dport);
+	return m + tcp_hash(t->iss_key, c->gaddr, c->daddr, c->gport,
+			    c->dport);
 }
 
 /** tcp_now() - The module's clock: CLOCK_MONOTONIC milliseconds */
@@ -313,8 +365,9 @@ static int tcp_pool_grow(struct un_tcp *t)
  * entry until tcp_conn_free().  Return: zeroed connection, or NULL if the
  * pool is at its maximum or memory ran out
  */
-struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
-			      uint16_t gport, uint32_t daddr, uint16_t dport)
+struct tcp_conn *tcp_conn_new(struct usernat *un, const uint8_t *gaddr,
+			      uint16_t gport, const uint8_t *daddr,
+			      uint16_t dport)
 {
 	struct un_tcp *t = un->tcp;
 	struct tcp_conn *c;
@@ -336,9 +389,9 @@ struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
 	c->heap_pos = -1;
 	c->soon_next = -1;
 	c->ooo_head = -1;
-	c->gaddr = gaddr;
+	memcpy(c->gaddr, gaddr, 16);
 	c->gport = gport;
-	c->daddr = daddr;
+	memcpy(c->daddr, daddr, 16);
 	c->dport = dport;
 	b = tcp_bucket_of(t, gaddr, gport, daddr, dport);
 	c->hnext = t->bucket[b];
@@ -536,6 +589,36 @@ static void tcp_slot_release(struct un_tcp *t, struct tcp_conn *c)
 }
 
 /**
+ * tcp_ep_str() - One end of @c as text: "a.b.c.d:port" for IPv4 (mapped),
+ * "[RFC 5952 text]:port" for IPv6; Return: @buf
+ */
+static const char *tcp_ep_str(const struct tcp_conn *c, const uint8_t *a,
+			      uint16_t port, char buf[TCP_EP_STRLEN])
+{
+	char t[INET6_ADDRSTRLEN];
+
+	if (tcp_is_v6(c))
+		snprintf(buf, TCP_EP_STRLEN, "[%s]:%u",
+			 inet_ntop(AF_INET6, a, t, sizeof(t)), ntohs(port));
+	else
+		snprintf(buf, TCP_EP_STRLEN, "%s:%u",
+			 un_ip4_str(tcp_v4(a), t), ntohs(port));
+	return buf;
+}
+
+/**
+ * tcp_flow_release() - Give back @c's flow charge: by guest address for
+ * IPv4, by MAC for IPv6 (a guest has any number of IPv6 addresses)
+ */
+void tcp_flow_release(struct usernat *un, const struct tcp_conn *c)
+{
+	if (tcp_is_v6(c))
+		un_flow_release6(un, c->mac);
+	else
+		un_flow_release(un, tcp_v4(c->gaddr));
+}
+
+/**
  * tcp_conn_free() - Close @c's host socket and free the entry
  * @abortive:	reset the host connection (SO_LINGER 0) instead of a FIN
  *
@@ -545,7 +628,7 @@ static void tcp_slot_release(struct un_tcp *t, struct tcp_conn *c)
 void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
 {
 	struct un_tcp *t = un->tcp;
-	char a[16], b[16];
+	char a[TCP_EP_STRLEN], b[TCP_EP_STRLEN];
 
 	if (c->fd >= 0) {
 		if (abortive) {
@@ -559,14 +642,15 @@ void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
 	}
 	tcp_ooo_purge(un, c);
 	if (c->flags & TF_HALF_OPEN)
-		un_half_open_release(un, c->gaddr);
+		un_half_open_release(un, tcp_v4(c->gaddr));
 	if (c->flags & TF_CHARGED) {
-		un_flow_release(un, c->gaddr);
+		tcp_flow_release(un, c);
 		UN_COUNT(un, tcp_closed);
 		un->ctr[UN_CTR_tcp_active]--;
 	}
-	un_debug(un, "tcp: %s:%u -> %s:%u closed%s", un_ip4_str(c->gaddr, a),
-		 ntohs(c->gport), un_ip4_str(c->daddr, b), ntohs(c->dport),
+	un_debug(un, "tcp: %s -> %s closed%s",
+		 tcp_ep_str(c, c->gaddr, c->gport, a),
+		 tcp_ep_str(c, c->daddr, c->dport, b),
 		 abortive ? " (reset)" : "");
 	tcp_unhash(t, c);
 	if (c->heap_pos >= 0)
@@ -802,9 +886,15 @@ static void tcp_flow_host(const struct usernat *un, const struct tcp_conn *c,
 
 		snprintf(buf, len, "%s:%u", un_ip4_str(s4->sin_addr.s_addr, a),
 			 ntohs(s4->sin_port));
+	} else if (tcp_is_v6(c)) {
+		uint8_t h[16];
+
+		un_host_addr6(un, c->daddr, h);
+		snprintf(buf, len, "[%s]:%u",
+			 inet_ntop(AF_INET6, h, a, sizeof(a)), ntohs(c->dport));
 	} else {
 		snprintf(buf, len, "%s:%u",
-			 un_ip4_str(un_host_addr(un, c->daddr), a),
+			 un_ip4_str(un_host_addr(un, tcp_v4(c->daddr)), a),
 			 ntohs(c->dport));
 	}
 }
@@ -835,8 +925,11 @@ void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque)
 		uf.proto = "tcp";
 		uf.state = tcp_state_name(c);
 		uf.inbound = !!(c->flags & TF_INBOUND);
-		uf.guest_addr = c->gaddr;
 		uf.guest_port = ntohs(c->gport);
+		if (tcp_is_v6(c))
+			tcp_ep_str(c, c->gaddr, c->gport, uf.guest);
+		else
+			uf.guest_addr = tcp_v4(c->gaddr);
 		tcp_flow_host(un, c, uf.host, sizeof(uf.host));
 		uf.bytes_from_guest = c->bytes_in;
 		uf.bytes_to_guest = c->bytes_out;

@@ -39,4 +39,10 @@
 	X(tcp_drop_addr, "dropped: TCP with an unusable address")	\
 	X(tcp_drop_state, "dropped: TCP segment not valid in its state")
 
+struct usernat;
+struct ip6_in;
+
+/* tcp_in.c: TCP over IPv6, from ip6_nat_from_guest() (ip6.c) */
+void tcp_from_guest6(struct usernat *un, const struct ip6_in *ip);
+
 #endif

@@ -35,12 +35,14 @@
  * client's own if the 4-tuple is free, else the next free one above 1024
  * Return: port in network order, or 0 if none was found in 64 tries
  */
-static uint16_t tcp_fwd_port(const struct usernat *un, uint32_t gaddr,
+static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
 			     uint16_t gport, const struct sockaddr_storage *peer)
 {
+	uint8_t gw[16];
 	uint16_t p = 0;
 	int i;
 
+	tcp_map4(gw, un->cfg.gw);
 	if (peer->ss_family == AF_INET)
 		p = ntohs(((const struct sockaddr_in *)peer)->sin_port);
 	else if (peer->ss_family == AF_INET6)
@@ -48,7 +50,7 @@ static uint16_t tcp_fwd_port(const struct usernat *un, uint32_t gaddr,
 	for (i = 0; i < 64; i++, p++) {
 		if (p < 1024)
 			p = (uint16_t)(32768 + (p % 28232));
-		if (!tcp_lookup(un->tcp, gaddr, gport, un->cfg.gw, htons(p)))
+		if (!tcp_lookup_addr(un->tcp, gaddr, gport, gw, htons(p)))
 			return htons(p);
 	}
 	return 0;
@@ -70,13 +72,16 @@ int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
 {
 	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	int one = 1, zero = 0, ret = -ENOSPC;
+	uint8_t g[16], gw[16];
 	struct tcp_conn *c;
 	uint16_t port;
 
 	if (!un->tcp || un_flow_charge(un, guest_ip, "TCP forward"))
 		goto refuse;
-	if (!(port = tcp_fwd_port(un, guest_ip, guest_port, peer)) ||
-	    !(c = tcp_conn_new(un, guest_ip, guest_port, un->cfg.gw, port))) {
+	tcp_map4(g, guest_ip);
+	tcp_map4(gw, un->cfg.gw);
+	if (!(port = tcp_fwd_port(un, g, guest_port, peer)) ||
+	    !(c = tcp_conn_new(un, g, guest_port, gw, port))) {
 		un_flow_release(un, guest_ip);
 		goto refuse;
 	}
@@ -95,7 +100,7 @@ int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
 		return ret;
 	}
 	c->state = TCP_ST_SYN_SENT;
-	c->mss = (uint16_t)(un->cfg.mtu - IP4_HLEN - TCP_HLEN);
+	c->mss = (uint16_t)tcp_mss_max(un, false);
 	c->rto = TCP_RTO_INIT;
 	c->snd_una = tcp_iss(un->tcp, c);
 	c->sock_seq = c->peek_seq = c->snd_una + 1;
@@ -123,11 +128,8 @@ void tcp_in_syn_sent(struct usernat *un, struct tcp_conn *c,
 	bool ack_ok = (s->flags & TCP_ACK) && s->ack == c->snd_una + 1;
 
 	if ((s->flags & TCP_ACK) && !ack_ok) {
-		struct ip4_in ip = { .src_mac = c->mac, .saddr = c->gaddr,
-				     .daddr = c->daddr };
-
 		UN_COUNT(un, tcp_drop_state);
-		tcp_reply_rst(un, &ip, s->th, 0);	/* <SEQ=SEG.ACK> */
+		tcp_reply_rst_conn(un, c, s->th);	/* <SEQ=SEG.ACK> */
 		return;
 	}
 	if (s->flags & TCP_RST) {

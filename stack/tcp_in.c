@@ -17,9 +17,14 @@
 #include <sys/socket.h>
 
 #include "checksum.h"
+#include "ip6.h"
+#include "policy.h"
+#include "tcp.h"
 #include "tcp_internal.h"
 #include "wire/icmp.h"
+#include "wire/icmp6.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 
 #define TCP_DNS_PORT	53
 
@@ -29,10 +34,11 @@
  * Return: 0, or -1 if dropped (and counted): shorter than its header, a
  * data offset below 5 words or past the segment, a bad checksum
  */
-static int tcp_parse(struct usernat *un, const struct ip4_in *ip,
+static int tcp_parse(struct usernat *un, const struct tcp_pkt *ip,
 		     struct tcp_seg *s)
 {
 	const struct tcp_hdr *th = pkt_at(&ip->l4, 0, TCP_HLEN);
+	uint32_t pseudo;
 	size_t hlen;
 
 	if (!th) {
@@ -44,10 +50,15 @@ static int tcp_parse(struct usernat *un, const struct ip4_in *ip,
 		UN_COUNT(un, drop_tcp_short);
 		return -1;
 	}
-	/* RFC 9293 3.1: over the pseudo-header, header and payload */
-	if (csum(ip->l4.p, ip->l4.len,
-		 csum_pseudo4(ip->saddr, ip->daddr, IPPROTO_TCP4,
-			      (uint16_t)ip->l4.len))) {
+	/* RFC 9293 3.1: over the pseudo-header, header and payload;
+	 * RFC 8200 8.1 for IPv6 */
+	if (ip->v6)
+		pseudo = csum_pseudo6(ip->saddr, ip->daddr, IP6_NH_TCP,
+				      (uint32_t)ip->l4.len);
+	else
+		pseudo = csum_pseudo4(tcp_v4(ip->saddr), tcp_v4(ip->daddr),
+				      IPPROTO_TCP4, (uint16_t)ip->l4.len);
+	if (csum(ip->l4.p, ip->l4.len, pseudo)) {
 		UN_COUNT(un, drop_tcp_csum);
 		return -1;
 	}
@@ -115,7 +126,7 @@ void tcp_syn_apply(struct usernat *un, struct tcp_conn *c,
 		   const struct tcp_syn_opts *o)
 {
 	c->mss = (uint16_t)tcp_min(tcp_max(o->mss, TCP_MIN_MSS),
-				   un->cfg.mtu - IP4_HLEN - TCP_HLEN);
+				   tcp_mss_max(un, tcp_is_v6(c)));
 	if (o->ws >= 0)
 		c->snd_ws = (uint8_t)o->ws;
 	else
@@ -131,18 +142,75 @@ void tcp_syn_apply(struct usernat *un, struct tcp_conn *c,
  * address outside "this network", loopback, multicast and broadcast
  * (RFC 1122 3.2.1.3): the host's loopback is reached only through the
  * gateway address (un_host_addr()).
+ *
+ * IPv6: ip6.c passed only routable destinations or our own addresses; the
+ * source must be in our prefix, or link-local toward one of our addresses
+ * (as for UDP).
  */
-static bool tcp_addrs_ok(const struct usernat *un, const struct ip4_in *ip,
+static bool tcp_addrs_ok(const struct usernat *un, const struct tcp_pkt *ip,
 			 const struct tcp_hdr *th)
 {
-	uint32_t d = ntohl(ip->daddr);
+	uint32_t s4 = tcp_v4(ip->saddr), d4 = tcp_v4(ip->daddr), d = ntohl(d4);
 
-	if (!un_in_net(un, ip->saddr) || un_is_ours(un, ip->saddr))
-		return false;
-	if ((d >> 24) == 0 || (d >> 24) == 127 || d >= 0xe0000000 ||
-	    ip->daddr == (un->cfg.net | ~un->cfg.mask))
-		return false;
+	if (ip->v6) {
+		if (!ip6_in_prefix(un, ip->saddr) &&
+		    !(ip->local && ip6_is_linklocal(ip->saddr)))
+			return false;
+	} else {
+		if (!un_in_net(un, s4) || un_is_ours(un, s4))
+			return false;
+		if ((d >> 24) == 0 || (d >> 24) == 127 || d >= 0xe0000000 ||
+		    d4 == (un->cfg.net | ~un->cfg.mask))
+			return false;
+	}
 	return th->source && th->dest;
+}
+
+/**
+ * tcp_target6() - Where the host side of a new IPv6 connection connects to
+ *
+ * As tcp_target(): dns6 port 53 is the DNS upstream (dns.c), gateway6
+ * stands for the host's ::1 (un_host_addr6()) unless no-map-host-loopback,
+ * other ports and addresses of ours have no service.
+ * Return: 0, or negative errno (-ECONNREFUSED: answer with an RST)
+ */
+static int tcp_target6(struct usernat *un, const struct tcp_pkt *ip,
+		       uint16_t dport, struct sockaddr_storage *ss,
+		       socklen_t *len)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	if (ip6_eq(ip->daddr, un->cfg.dns6) && dport == htons(TCP_DNS_PORT))
+		return dns_tcp_upstream(un, ss, len);	/* dns.c */
+	if (ip->local && !(un->cfg.map_host_loopback &&
+			   ip6_eq(ip->daddr, un->cfg.gw6)))
+		return -ECONNREFUSED;
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	un_host_addr6(un, ip->daddr, sin6->sin6_addr.s6_addr);
+	sin6->sin6_port = dport;
+	*len = sizeof(*sin6);
+	return 0;
+}
+
+/**
+ * tcp_charge() - Count a new connection against the guest's flow limit:
+ * by address for IPv4, by MAC for IPv6 (un_flow_charge6()), and for IPv4
+ * against the half-open limit too.  Return: 0, or -ENOSPC
+ */
+static int tcp_charge(struct usernat *un, const struct tcp_pkt *ip)
+{
+	uint32_t g = tcp_v4(ip->saddr);
+
+	if (ip->v6)
+		return un_flow_charge6(un, ip->mac, "TCP connection");
+	if (un_flow_charge(un, g, "TCP connection"))
+		return -ENOSPC;
+	if (un_half_open_charge(un, g)) {
+		un_flow_release(un, g);
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 /**
@@ -154,11 +222,15 @@ static bool tcp_addrs_ok(const struct usernat *un, const struct ip4_in *ip,
  * with no-map-host-loopback it stands for nothing and is refused.
  * Return: 0, or negative errno (-ECONNREFUSED: answer with an RST)
  */
-static int tcp_target(struct usernat *un, uint32_t daddr, uint16_t dport,
-		      struct sockaddr_storage *ss, socklen_t *len)
+static int tcp_target(struct usernat *un, const struct tcp_pkt *ip,
+		      uint16_t dport, struct sockaddr_storage *ss,
+		      socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	uint32_t daddr = tcp_v4(ip->daddr);
 
+	if (ip->v6)
+		return tcp_target6(un, ip, dport, ss, len);
 	if (daddr == un->cfg.dns && dport == htons(TCP_DNS_PORT))
 		return dns_tcp_upstream(un, ss, len);	/* dns.c */
 	if ((daddr == un->cfg.dns && daddr != un->cfg.gw) ||
@@ -233,7 +305,7 @@ static void tcp_host_connect(struct usernat *un, struct tcp_conn *c,
  * Refusals (no service, limits) answer with an RST.  A payload on the SYN
  * is not taken (we don't offer TCP Fast Open); the guest sends it again.
  */
-static void tcp_open(struct usernat *un, const struct ip4_in *ip,
+static void tcp_open(struct usernat *un, const struct tcp_pkt *ip,
 		     const struct tcp_seg *s)
 {
 	const struct tcp_hdr *th = s->th;
@@ -244,35 +316,44 @@ static void tcp_open(struct usernat *un, const struct ip4_in *ip,
 
 	/* Egress policy (policy.c), once per new connection: a denied one
 	 * gets an RST, so the guest's connect() fails at once */
-	if (policy_check(un, IPPROTO_TCP4, ip->daddr, ntohs(th->dest))) {
+	if (ip->v6 ? policy_check6(un, IP6_NH_TCP, ip->daddr, ntohs(th->dest))
+		   : policy_check(un, IPPROTO_TCP4, tcp_v4(ip->daddr),
+				  ntohs(th->dest))) {
 		UN_COUNT(un, drop_policy);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	if (tcp_target(un, ip->daddr, th->dest, &ss, &sl)) {
+	if (tcp_target(un, ip, th->dest, &ss, &sl)) {
 		UN_COUNT(un, tcp_refused);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	if (un_flow_charge(un, ip->saddr, "TCP connection")) {
+	if (tcp_charge(un, ip)) {
 		UN_COUNT(un, tcp_limit);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	if (un_half_open_charge(un, ip->saddr) ||
-	    !(c = tcp_conn_new(un, ip->saddr, th->source, ip->daddr,
+	if (!(c = tcp_conn_new(un, ip->saddr, th->source, ip->daddr,
 			       th->dest))) {
-		un_flow_release(un, ip->saddr);
+		if (ip->v6) {
+			un_flow_release6(un, ip->mac);
+		} else {
+			un_half_open_release(un, tcp_v4(ip->saddr));
+			un_flow_release(un, tcp_v4(ip->saddr));
+		}
 		UN_COUNT(un, tcp_limit);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	/* offered back if the guest offers them: window scale, SACK */
-	c->flags = TF_CHARGED | TF_HALF_OPEN | TF_WND_DIRTY | TF_WS | TF_SACK;
+	/* offered back if the guest offers them: window scale, SACK.  IPv6
+	 * connections have no half-open count (it is kept per IPv4 address);
+	 * their flow charge per MAC bounds them. */
+	c->flags = TF_CHARGED | TF_WND_DIRTY | TF_WS | TF_SACK |
+		   (ip->v6 ? TF_V6 : TF_HALF_OPEN);
 	c->created_ms = c->last_ms = tcp_now();
 	UN_COUNT(un, tcp_opened);
 	un->ctr[UN_CTR_tcp_active]++;
-	memcpy(c->mac, ip->src_mac, ETH_ALEN);
+	memcpy(c->mac, ip->mac, ETH_ALEN);
 	c->state = TCP_ST_CONNECTING;
 	c->rcv_nxt = c->rcv_acked = c->rcv_edge = s->seq + 1;
 	tcp_syn_options(un, s->opts, &o);
@@ -293,7 +374,7 @@ void tcp_connected(struct usernat *un, struct tcp_conn *c)
 	struct un_tcp *t = un->tcp;
 
 	if (c->flags & TF_HALF_OPEN) {
-		un_half_open_release(un, c->gaddr);
+		un_half_open_release(un, tcp_v4(c->gaddr));
 		c->flags &= ~TF_HALF_OPEN;
 	}
 	c->state = TCP_ST_SYN_RCVD;
@@ -305,6 +386,26 @@ void tcp_connected(struct usernat *un, struct tcp_conn *c)
 	tcp_send_syn(un, c);
 	c->rto_at = tcp_now() + c->rto;
 	tcp_timer_want(un, c, c->rto_at);
+}
+
+/**
+ * tcp_unreach6() - ICMPv6 destination unreachable (RFC 4443 3.1) for
+ * @c's SYN, the host connect() having failed with @err
+ *
+ * The quoted header is the guest's SYN as it sent it (ports, sequence
+ * number), so the guest's stack finds the connection it belongs to.
+ */
+static void tcp_unreach6(struct usernat *un, const struct tcp_conn *c,
+			 int err)
+{
+	struct tcp_hdr th = { .source = c->gport, .dest = c->dport,
+			      .seq = htonl(c->rcv_nxt - 1),
+			      .doff = TCP_HLEN / 4 << 4, .flags = TCP_SYN };
+	int code = icmp6_unreach_code(err);
+
+	icmp6_send_error_flow(un, c->mac, IP6_NH_TCP, c->gaddr, c->daddr, &th,
+			      sizeof(th), ICMP6_UNREACH,
+			      code < 0 ? ICMP6_UNREACH_NOROUTE : (uint8_t)code);
 }
 
 /**
@@ -339,8 +440,13 @@ void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err)
 	}
 unreach:
 	UN_COUNT(un, tcp_unreach);
-	icmp4_send_error_flow(un, c->mac, IPPROTO_TCP4, c->gaddr, c->gport,
-			      c->daddr, c->dport, ICMP_UNREACH, code);
+	if (tcp_is_v6(c))
+		tcp_unreach6(un, c, err);
+	else
+		icmp4_send_error_flow(un, c->mac, IPPROTO_TCP4,
+				      tcp_v4(c->gaddr), c->gport,
+				      tcp_v4(c->daddr), c->dport, ICMP_UNREACH,
+				      code);
 	tcp_conn_free(un, c, true);
 }
 
@@ -693,7 +799,7 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 	if (fin && c->rcv_nxt == s->seq + len)
 		tcp_in_fin(un, c);
 	else if (ooo || c->rcv_nxt - c->rcv_acked >=
-			TCP_ACK_SEGS * (un->cfg.mtu - IP4_HLEN - TCP_HLEN))
+			TCP_ACK_SEGS * tcp_mss_max(un, tcp_is_v6(c)))
 		tcp_send_ack(un, c, true);	/* a hole was filled: at once */
 	else
 		tcp_soon(un, c, TF_ACK_DUE);
@@ -761,11 +867,8 @@ static void tcp_in_syn_rcvd(struct usernat *un, struct tcp_conn *c,
 	}
 	if (s->ack != c->snd_una + 1) {
 		/* <SEQ=SEG.ACK><CTL=RST> */
-		struct ip4_in ip = { .src_mac = c->mac, .saddr = c->gaddr,
-				     .daddr = c->daddr };
-
 		UN_COUNT(un, tcp_drop_state);
-		tcp_reply_rst(un, &ip, s->th, 0);
+		tcp_reply_rst_conn(un, c, s->th);
 		return;
 	}
 	c->state = TCP_ST_ESTABLISHED;
@@ -807,7 +910,7 @@ static void tcp_in_connecting(struct usernat *un, struct tcp_conn *c,
  * tcp_no_flow() - A segment for no connection: a SYN opens one, anything
  * else but an RST gets an RST (RFC 9293 3.10.7.1, CLOSED)
  */
-static void tcp_no_flow(struct usernat *un, const struct ip4_in *ip,
+static void tcp_no_flow(struct usernat *un, const struct tcp_pkt *ip,
 			const struct tcp_seg *s)
 {
 	if ((s->flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN) {
@@ -821,32 +924,27 @@ static void tcp_no_flow(struct usernat *un, const struct ip4_in *ip,
 }
 
 /**
- * tcp_from_guest() - Handle a TCP segment from a guest
- * @ip:		the IPv4 packet; ip->l4 is the segment, trimmed to the IP
- *		total length
+ * tcp_input() - Handle a TCP segment from a guest, either family
+ * @ip:		its addresses and the segment
  */
-void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
+static void tcp_input(struct usernat *un, const struct tcp_pkt *ip)
 {
 	struct tcp_conn *c;
 	struct tcp_seg s;
 
-	if (!un->tcp) {
-		UN_COUNT(un, drop_tcp_nat);
-		return;
-	}
 	if (tcp_parse(un, ip, &s))
 		return;
 	if (!tcp_addrs_ok(un, ip, s.th)) {
 		UN_COUNT(un, tcp_drop_addr);
 		return;
 	}
-	c = tcp_lookup(un->tcp, ip->saddr, s.th->source, ip->daddr,
-		       s.th->dest);
+	c = tcp_lookup_addr(un->tcp, ip->saddr, s.th->source, ip->daddr,
+			    s.th->dest);
 	if (!c) {
 		tcp_no_flow(un, ip, &s);
 		return;
 	}
-	if (memcmp(c->mac, ip->src_mac, ETH_ALEN)) {
+	if (memcmp(c->mac, ip->mac, ETH_ALEN)) {
 		UN_COUNT(un, tcp_drop_mac);
 		return;
 	}
@@ -867,4 +965,42 @@ void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
 	default:
 		break;
 	}
+}
+
+/**
+ * tcp_from_guest() - Handle a TCP segment from a guest, over IPv4
+ * @ip:		the IPv4 packet; ip->l4 is the segment, trimmed to the IP
+ *		total length
+ */
+void tcp_from_guest(struct usernat *un, const struct ip4_in *ip)
+{
+	struct tcp_pkt p = { .mac = ip->src_mac, .l4 = ip->l4 };
+
+	if (!un->tcp) {
+		UN_COUNT(un, drop_tcp_nat);
+		return;
+	}
+	tcp_map4(p.saddr, ip->saddr);
+	tcp_map4(p.daddr, ip->daddr);
+	tcp_input(un, &p);
+}
+
+/**
+ * tcp_from_guest6() - Handle a TCP segment from a guest, over IPv6
+ * @ip:		from ip6_nat_from_guest(): a routable destination (hop limit
+ *		checked), or one of our unicast addresses (ip->local), never
+ *		IPv4-mapped; ip->l4 is the segment
+ */
+void tcp_from_guest6(struct usernat *un, const struct ip6_in *ip)
+{
+	struct tcp_pkt p = { .mac = ip->src_mac, .v6 = true,
+			     .local = ip->local, .l4 = ip->l4 };
+
+	if (!un->tcp) {
+		UN_COUNT(un, drop_tcp_nat);
+		return;
+	}
+	memcpy(p.saddr, ip->saddr, 16);
+	memcpy(p.daddr, ip->daddr, 16);
+	tcp_input(un, &p);
 }

@@ -11,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include "stack.h"
+#include "wire/ip4.h"
+#include "wire/ip6.h"
 #include "wire/tcp.h"
 
 /* Tunables; times in milliseconds */
@@ -40,8 +44,10 @@
 #define TCP_SLOT_MASK		((1U << TCP_SLOT_BITS) - 1)
 
 /* Payload room in un->obuf after Ethernet, IPv4 and TCP headers, within the
- * 65535-byte IPv4 total length */
-#define TCP_OBUF_DATA		(65535 - 20 - TCP_HLEN)
+ * 65535-byte IPv4 total length; after an IPv6 header, what is left of
+ * un->obuf (ETH_HLEN + 65536 bytes) */
+#define TCP_OBUF_DATA		(65535 - IP4_HLEN - TCP_HLEN)
+#define TCP_OBUF_DATA6		(65536 - IP6_HLEN - TCP_HLEN)
 
 enum tcp_state {
 	TCP_ST_FREE = 0,	/* slot on the free list */
@@ -76,16 +82,21 @@ enum tcp_state {
 #define TF_TLP_DONE	0x100000 /* probe sent: none until an ACK moves */
 #define TF_INBOUND	0x200000 /* from a port forward (tcp_fwd.c) */
 #define TF_CORKED	0x400000 /* guest data written with MSG_MORE */
+#define TF_V6		0x800000 /* an IPv6 connection (addresses not mapped) */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
  *
  * Sequence numbers on the guest side are ours (snd_*) and the guest's
  * (rcv_*), as in RFC 9293; addresses and ports in network order.
+ * Addresses are 16 bytes for both families, an IPv4 one in its IPv4-mapped
+ * form ::ffff:a.b.c.d (RFC 4291 2.5.5.2), as udp.c's keys: one table and
+ * one hash for both; ip6.c never passes a mapped IPv6 destination, so the
+ * families can't collide.  TF_V6 says which one a connection is.
  */
 struct tcp_conn {
 	/* flow key, as the guest sees it */
-	uint32_t gaddr, daddr;		/* guest, destination */
+	uint8_t gaddr[16], daddr[16];	/* guest, destination */
 	uint16_t gport, dport;
 	int32_t hnext;			/* hash chain, -1: end */
 	int32_t heap_pos;		/* timer heap index, -1: none */
@@ -167,6 +178,41 @@ struct un_tcp {
 
 #define TCP_SCRATCH	65536
 
+/** tcp_map4() - Write IPv4 address @a4 (network order) as ::ffff:a4 */
+static inline void tcp_map4(uint8_t *out, uint32_t a4)
+{
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+}
+
+/** tcp_v4() - The IPv4 address of a mapped address; Return: network order */
+static inline uint32_t tcp_v4(const uint8_t *a)
+{
+	uint32_t a4;
+
+	memcpy(&a4, a + 12, 4);
+	return a4;
+}
+
+/** tcp_is_v6() - Is @c an IPv6 connection? */
+static inline bool tcp_is_v6(const struct tcp_conn *c)
+{
+	return c->flags & TF_V6;
+}
+
+/** tcp_mss_max() - Largest segment an MTU-sized packet of the family holds */
+static inline uint32_t tcp_mss_max(const struct usernat *un, bool v6)
+{
+	return un->cfg.mtu - (v6 ? IP6_HLEN : IP4_HLEN) - TCP_HLEN;
+}
+
+/** tcp_out_l4() - Where the TCP header of a segment toward a guest goes */
+static inline uint8_t *tcp_out_l4(struct usernat *un, bool v6)
+{
+	return v6 ? ip6_out_l4(un) : ip4_out_l4(un);
+}
+
 /* Sequence arithmetic, RFC 9293 3.4 */
 static inline bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -201,6 +247,16 @@ struct tcp_seg {
 	struct pkt data;		/* payload */
 };
 
+/* A guest packet's addresses, either family; IPv4 ones mapped as in
+ * struct tcp_conn */
+struct tcp_pkt {
+	const uint8_t *mac;		/* the guest's Ethernet address */
+	uint8_t saddr[16], daddr[16];	/* guest, destination */
+	bool v6;
+	bool local;			/* IPv6: daddr is one of ours */
+	struct pkt l4;			/* the segment */
+};
+
 /* What a SYN's options say (RFC 9293 3.7.1, RFC 7323 2, RFC 2018 2) */
 struct tcp_syn_opts {
 	uint16_t mss;
@@ -210,10 +266,25 @@ struct tcp_syn_opts {
 
 /* tcp.c: table, lifetime, timers, deferred work */
 struct tcp_conn *tcp_conn_at(const struct un_tcp *t, uint32_t slot);
-struct tcp_conn *tcp_lookup(const struct un_tcp *t, uint32_t gaddr,
-			    uint16_t gport, uint32_t daddr, uint16_t dport);
-struct tcp_conn *tcp_conn_new(struct usernat *un, uint32_t gaddr,
-			      uint16_t gport, uint32_t daddr, uint16_t dport);
+struct tcp_conn *tcp_lookup_addr(const struct un_tcp *t,
+				 const uint8_t *gaddr, uint16_t gport,
+				 const uint8_t *daddr, uint16_t dport);
+struct tcp_conn *tcp_conn_new(struct usernat *un, const uint8_t *gaddr,
+			      uint16_t gport, const uint8_t *daddr,
+			      uint16_t dport);
+void tcp_flow_release(struct usernat *un, const struct tcp_conn *c);
+
+/** tcp_lookup() - tcp_lookup_addr() for an IPv4 4-tuple (network order) */
+static inline struct tcp_conn *tcp_lookup(const struct un_tcp *t,
+					  uint32_t gaddr, uint16_t gport,
+					  uint32_t daddr, uint16_t dport)
+{
+	uint8_t g[16], d[16];
+
+	tcp_map4(g, gaddr);
+	tcp_map4(d, daddr);
+	return tcp_lookup_addr(t, g, gport, d, dport);
+}
 void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive);
 void tcp_timer_want(struct usernat *un, struct tcp_conn *c, int64_t at);
 void tcp_timer_update(struct usernat *un, struct tcp_conn *c);
@@ -261,8 +332,10 @@ void tcp_send_flags(struct usernat *un, struct tcp_conn *c, uint8_t flags);
 void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update);
 void tcp_send_syn(struct usernat *un, struct tcp_conn *c);
 void tcp_send_rst(struct usernat *un, struct tcp_conn *c);
-void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
+void tcp_reply_rst(struct usernat *un, const struct tcp_pkt *p,
 		   const struct tcp_hdr *th, size_t dlen);
+void tcp_reply_rst_conn(struct usernat *un, const struct tcp_conn *c,
+			const struct tcp_hdr *th);
 int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c);
 int tcp_consume(struct usernat *un, struct tcp_conn *c);
 void tcp_loss_timer(struct usernat *un, struct tcp_conn *c, bool restart);

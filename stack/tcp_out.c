@@ -21,11 +21,41 @@
 #include "checksum.h"
 #include "tcp_internal.h"
 #include "wire/ip4.h"
+#include "wire/ip6.h"
 
-/* Largest MSS we advertise to guests: what fits their MTU */
-static uint32_t tcp_our_mss(const struct usernat *un)
+/* Largest MSS we advertise to a guest: what fits its MTU, MTU - 40 for
+ * IPv4, MTU - 60 for IPv6 */
+static uint32_t tcp_our_mss(const struct usernat *un, const struct tcp_conn *c)
 {
-	return un->cfg.mtu - IP4_HLEN - TCP_HLEN;
+	return tcp_mss_max(un, tcp_is_v6(c));
+}
+
+/**
+ * tcp_pseudo() - Pseudo-header sum of a segment between @saddr and @daddr
+ * (16 bytes each, mapped for IPv4): RFC 9293 3.1, RFC 8200 8.1
+ */
+static uint32_t tcp_pseudo(const uint8_t *saddr, const uint8_t *daddr,
+			   bool v6, size_t l4len)
+{
+	if (v6)
+		return csum_pseudo6(saddr, daddr, IP6_NH_TCP, (uint32_t)l4len);
+	return csum_pseudo4(tcp_v4(saddr), tcp_v4(daddr), IPPROTO_TCP4,
+			    (uint16_t)l4len);
+}
+
+/**
+ * tcp_ip_send() - Send the segment written at tcp_out_l4() to @mac,
+ * in an IPv4 or IPv6 packet
+ */
+static void tcp_ip_send(struct usernat *un, const uint8_t *mac,
+			const uint8_t *saddr, const uint8_t *daddr, bool v6,
+			size_t l4len)
+{
+	if (v6)
+		ip6_out_send(un, mac, saddr, daddr, IP6_NH_TCP, l4len);
+	else
+		ip4_out_send(un, mac, tcp_v4(saddr), tcp_v4(daddr),
+			     IPPROTO_TCP4, l4len);
 }
 
 /**
@@ -51,7 +81,7 @@ static void tcp_rcv_space(struct usernat *un, struct tcp_conn *c)
 	int sndbuf = 0, outq = 0;
 
 	c->flags &= ~TF_WND_DIRTY;
-	floor = TCP_WND_MIN_SEGS * tcp_our_mss(un);
+	floor = TCP_WND_MIN_SEGS * tcp_our_mss(un, c);
 	if (!getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &sl) &&
 	    sl >= (SK_MEMINFO_WMEM_QUEUED + 1) * sizeof(uint32_t)) {
 		c->rcv_space = mi[SK_MEMINFO_SNDBUF] > mi[SK_MEMINFO_WMEM_QUEUED] ?
@@ -110,7 +140,7 @@ static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
- * tcp_emit() - Fill in the TCP header at ip4_out_l4() and send the segment
+ * tcp_emit() - Fill in the TCP header at tcp_out_l4() and send the segment
  * @seq:	sequence number
  * @flags:	TCP_* flags; with TCP_ACK the segment acknowledges RCV.NXT
  * @optlen:	option bytes already written after the fixed header
@@ -120,7 +150,7 @@ static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
 static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		     uint8_t flags, size_t optlen, size_t dlen, bool update)
 {
-	struct tcp_hdr *th = (struct tcp_hdr *)ip4_out_l4(un);
+	struct tcp_hdr *th = (struct tcp_hdr *)tcp_out_l4(un, tcp_is_v6(c));
 	size_t hlen = TCP_HLEN + optlen, l4len = hlen + dlen;
 
 	th->source = c->dport;
@@ -133,14 +163,13 @@ static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		     htons(tcp_wnd_field(un, c, update, flags & TCP_SYN));
 	th->urg_ptr = 0;
 	th->check = 0;
-	th->check = csum(th, l4len, csum_pseudo4(c->daddr, c->gaddr,
-						 IPPROTO_TCP4,
-						 (uint16_t)l4len));
+	th->check = csum(th, l4len, tcp_pseudo(c->daddr, c->gaddr,
+					       tcp_is_v6(c), l4len));
 	if (flags & TCP_ACK) {
 		c->rcv_acked = c->rcv_nxt;
 		c->flags &= ~TF_ACK_DUE;
 	}
-	ip4_out_send(un, c->mac, c->daddr, c->gaddr, IPPROTO_TCP4, l4len);
+	tcp_ip_send(un, c->mac, c->daddr, c->gaddr, tcp_is_v6(c), l4len);
 }
 
 /**
@@ -153,7 +182,8 @@ static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
  */
 void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update)
 {
-	size_t optlen = tcp_ooo_sack(un, c, ip4_out_l4(un) + TCP_HLEN);
+	size_t optlen = tcp_ooo_sack(un, c,
+				     tcp_out_l4(un, tcp_is_v6(c)) + TCP_HLEN);
 
 	tcp_emit(un, c, c->snd_max, TCP_ACK, optlen, 0, update);
 }
@@ -166,8 +196,8 @@ void tcp_send_ack(struct usernat *un, struct tcp_conn *c, bool update)
  */
 void tcp_send_syn(struct usernat *un, struct tcp_conn *c)
 {
-	uint8_t *o = ip4_out_l4(un) + TCP_HLEN;
-	uint32_t mss = tcp_our_mss(un);
+	uint8_t *o = tcp_out_l4(un, tcp_is_v6(c)) + TCP_HLEN;
+	uint32_t mss = tcp_our_mss(un, c);
 	size_t optlen = TCPOLEN_MSS;
 
 	o[0] = TCPOPT_MSS;
@@ -218,17 +248,17 @@ void tcp_send_rst(struct usernat *un, struct tcp_conn *c)
  * RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if it had an ACK, else
  * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.  Never for an RST.
  */
-void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
+void tcp_reply_rst(struct usernat *un, const struct tcp_pkt *p,
 		   const struct tcp_hdr *th, size_t dlen)
 {
-	struct tcp_hdr *o = (struct tcp_hdr *)ip4_out_l4(un);
+	struct tcp_hdr *o = (struct tcp_hdr *)tcp_out_l4(un, p->v6);
 	uint32_t seglen = (uint32_t)dlen + !!(th->flags & TCP_SYN) +
 			  !!(th->flags & TCP_FIN);
 	uint8_t mac[ETH_ALEN];
 
 	if (th->flags & TCP_RST)
 		return;
-	memcpy(mac, ip->src_mac, ETH_ALEN);
+	memcpy(mac, p->mac, ETH_ALEN);
 	memset(o, 0, TCP_HLEN);
 	o->source = th->dest;
 	o->dest = th->source;
@@ -240,9 +270,23 @@ void tcp_reply_rst(struct usernat *un, const struct ip4_in *ip,
 		o->flags = TCP_RST | TCP_ACK;
 	}
 	o->doff = TCP_HLEN / 4 << 4;
-	o->check = csum(o, TCP_HLEN, csum_pseudo4(ip->daddr, ip->saddr,
-						  IPPROTO_TCP4, TCP_HLEN));
-	ip4_out_send(un, mac, ip->daddr, ip->saddr, IPPROTO_TCP4, TCP_HLEN);
+	o->check = csum(o, TCP_HLEN, tcp_pseudo(p->daddr, p->saddr, p->v6,
+						TCP_HLEN));
+	tcp_ip_send(un, mac, p->daddr, p->saddr, p->v6, TCP_HLEN);
+}
+
+/**
+ * tcp_reply_rst_conn() - tcp_reply_rst() to a segment of @c's 4-tuple
+ * that doesn't fit its state (<SEQ=SEG.ACK><CTL=RST>)
+ */
+void tcp_reply_rst_conn(struct usernat *un, const struct tcp_conn *c,
+			const struct tcp_hdr *th)
+{
+	struct tcp_pkt p = { .mac = c->mac, .v6 = tcp_is_v6(c) };
+
+	memcpy(p.saddr, c->gaddr, 16);
+	memcpy(p.daddr, c->daddr, 16);
+	tcp_reply_rst(un, &p, th, 0);
 }
 
 /**
@@ -490,7 +534,8 @@ static uint32_t tcp_send_room(const struct tcp_conn *c)
 	room = wnd > flight ? wnd - flight : 0;
 	if (c->flags & TF_HOST_EOF)
 		room = tcp_min(room, c->fin_seq - c->snd_nxt);
-	return tcp_min(room, TCP_OBUF_DATA / c->mss * c->mss);
+	return tcp_min(room, (tcp_is_v6(c) ? TCP_OBUF_DATA6 : TCP_OBUF_DATA) /
+			     c->mss * c->mss);
 }
 
 /**
@@ -507,7 +552,7 @@ static uint32_t tcp_send_room(const struct tcp_conn *c)
  */
 int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 {
-	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
+	uint8_t *buf = tcp_out_l4(un, tcp_is_v6(c)) + TCP_HLEN;
 	int rounds, r;
 
 	if (c->state != TCP_ST_ESTABLISHED)
@@ -556,7 +601,7 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 int tcp_retransmit_at(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		      uint32_t len)
 {
-	uint8_t *buf = ip4_out_l4(un) + TCP_HLEN;
+	uint8_t *buf = tcp_out_l4(un, tcp_is_v6(c)) + TCP_HLEN;
 	ssize_t n;
 	int r;
 

@@ -416,8 +416,9 @@ static void test_echo(void)
 
 /* UDP and TCP for our addresses and routed ones go to the NAT hook: UDP
  * to udp.c (here under --restrict, so that nothing leaves; the NAT itself
- * is tested in test-udp6.c), TCP counted in drop_ip6_nat until tcp.c takes
- * IPv6; UDP to a group is ignored */
+ * is tested in test-udp6.c), TCP to tcp.c (tested in test-tcp6.c; this
+ * segment has no valid checksum, so it is counted there and dropped); UDP
+ * to a group is ignored */
 static void test_nat_hook(void)
 {
 	const char *const opts[] = { "restrict", NULL, NULL };
@@ -446,7 +447,8 @@ static void test_nat_hook(void)
 	n = build_ip6(buf, gw_mac, guest_mac, "fd00::1234", "2001:db8::1", 6,
 		      64, tcp, sizeof(tcp));
 	usernat_input(un, buf, n);
-	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "drop_ip6_nat"), ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "drop_tcp_csum"), ==, 1);
 	/* routed UDP: NAT, refused here (administratively prohibited) */
 	n = build_udp6(buf, gw_mac, guest_mac, "fd00::1234", 5353,
 		       "2001:db8::1", 53, "query", 5);

@@ -1,0 +1,308 @@
+/* test-tcp6.c - TCP NAT over IPv6: a handshake to [fd00::2]:P reaching a
+ * listener on the host's [::1]:P (SYN-ACK with MSS = MTU - 60 and window
+ * scale, data both ways, FIN both ways, the flow listing), an RST for a
+ * closed port, and an RST for a connection the egress policy denies.
+ *
+ * Everything stays on the host's loopback; the tests are skipped where
+ * [::1] can't be bound (IPv6 disabled).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "checksum.h"
+#include "frames.h"
+#include "frames6.h"
+#include "stack.h"
+#include "wire/tcp.h"
+
+#define GUEST6		"fd00::5054:ff:fe12:3456"
+#define GW6		"fd00::2"
+#define GPORT		40000
+
+static bool have_v6;
+
+/* Service the instance until @cap holds @n frames or @ms pass */
+static void pump(struct usernat *un, struct capture *cap, guint n, int ms)
+{
+	int64_t end = g_get_monotonic_time() + (int64_t)ms * 1000;
+	struct pollfd p = { .fd = usernat_fd(un), .events = POLLIN };
+
+	while (cap->frames->len < n && g_get_monotonic_time() < end) {
+		if (poll(&p, 1, 20) > 0)
+			usernat_service(un);
+	}
+}
+
+/* A TCP listener on [::1], port (host order) in *port */
+static int tcp6_listener(uint16_t *port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 4), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	*port = ntohs(sa.sin6_port);
+	return fd;
+}
+
+/* Send a TCP segment from the guest (GUEST6:GPORT) to [GW6]:@dport */
+static void guest_tcp6(struct usernat *un, uint16_t dport, uint32_t seq,
+		       uint32_t ack, uint8_t flags, const void *opts,
+		       size_t optlen, const void *data, size_t len)
+{
+	uint8_t seg[1600], frame[1700], s[16], d[16];
+	struct tcp_hdr *th = (struct tcp_hdr *)seg;
+	size_t hlen = TCP_HLEN + optlen, n;
+
+	memset(seg, 0, hlen);
+	th->source = htons(GPORT);
+	th->dest = htons(dport);
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack);
+	th->doff = (uint8_t)(hlen / 4 << 4);
+	th->flags = flags;
+	th->window = htons(65535);
+	memcpy(seg + TCP_HLEN, opts, optlen);
+	memcpy(seg + hlen, data, len);
+	ip6a(GUEST6, s);
+	ip6a(GW6, d);
+	th->check = csum(seg, hlen + len,
+			 csum_pseudo6(s, d, 6, (uint32_t)(hlen + len)));
+	n = build_ip6(frame, gw_mac, guest_mac, GUEST6, GW6, 6, 64, seg,
+		      hlen + len);
+	usernat_input(un, frame, n);
+}
+
+/* Check that @f is TCP from [GW6]:@sport to the guest; returns its
+ * header, its payload in @data, @dlen */
+static const struct tcp_hdr *check_tcp6(GByteArray *f, uint16_t sport,
+					const uint8_t **data, size_t *dlen)
+{
+	const struct tcp_hdr *th;
+	uint8_t a[16];
+	size_t len, hlen;
+
+	g_assert_cmpmem(f->data, 6, guest_mac, 6);
+	th = (const struct tcp_hdr *)out6_l4(f, 6, &len);	/* checksum */
+	ip6a(GW6, a);
+	g_assert_cmpmem(f->data + 14 + 8, 16, a, 16);
+	ip6a(GUEST6, a);
+	g_assert_cmpmem(f->data + 14 + 24, 16, a, 16);
+	g_assert_cmpuint(ntohs(th->source), ==, sport);
+	g_assert_cmpuint(ntohs(th->dest), ==, GPORT);
+	hlen = TCP_DOFF_LEN(th->doff);
+	g_assert_cmpuint(hlen, <=, len);
+	if (data) {
+		*data = (const uint8_t *)th + hlen;
+		*dlen = len - hlen;
+	}
+	return th;
+}
+
+/* The value of TCP option @kind in @th, or NULL */
+static const uint8_t *tcp_opt(const struct tcp_hdr *th, uint8_t kind)
+{
+	const uint8_t *o = (const uint8_t *)th + TCP_HLEN;
+	size_t len = TCP_DOFF_LEN(th->doff) - TCP_HLEN, i = 0;
+
+	while (i < len && o[i] != TCPOPT_EOL) {
+		if (o[i] == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		g_assert_cmpuint(i + 1, <, len);
+		if (o[i] == kind)
+			return o + i + 2;
+		i += o[i + 1];
+	}
+	return NULL;
+}
+
+static void flow_collect(void *opaque, const struct usernat_flow *f)
+{
+	g_array_append_val((GArray *)opaque, *f);
+}
+
+/* Guest -> [fd00::2]:P reaches [::1]:P: SYN-ACK with MSS 1440 (MTU 1500
+ * - 60) and window scale, data both ways, the flow listed as IPv6, FIN
+ * both ways, the entry freed */
+static void test_handshake(void)
+{
+	static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xa0, 1, 3, 3, 7,
+					    1, 1, 4, 2 };
+	struct capture cap;
+	struct usernat *un;
+	const struct tcp_hdr *th;
+	const struct usernat_flow *f;
+	const uint8_t *o, *data;
+	uint32_t iss = 1000, our;
+	uint16_t port;
+	char buf[64], want[80];
+	size_t dlen;
+	GArray *fl;
+	int lfd, sfd;
+
+	if (!have_v6) {
+		g_test_skip("no IPv6 loopback");
+		return;
+	}
+	un = test6_instance(&cap, NULL);
+	lfd = tcp6_listener(&port);
+	guest_tcp6(un, port, iss, 0, TCP_SYN, syn_opts, sizeof(syn_opts),
+		   NULL, 0);
+	pump(un, &cap, 1, 2000);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	th = check_tcp6(capture_nth(&cap, 0), port, NULL, NULL);
+	g_assert_cmpuint(th->flags, ==, TCP_SYN | TCP_ACK);
+	g_assert_cmpuint(ntohl(th->ack_seq), ==, iss + 1);
+	g_assert_nonnull(o = tcp_opt(th, TCPOPT_MSS));
+	g_assert_cmpuint((unsigned)(o[0] << 8 | o[1]), ==, 1500 - 60);
+	g_assert_nonnull(o = tcp_opt(th, TCPOPT_WSCALE));
+	g_assert_nonnull(tcp_opt(th, TCPOPT_SACK_OK));
+	our = ntohl(th->seq) + 1;
+	sfd = accept(lfd, NULL, NULL);
+	g_assert_cmpint(sfd, >=, 0);
+	capture_clear(&cap);
+
+	/* ACK, then data from the guest */
+	guest_tcp6(un, port, iss + 1, our, TCP_ACK, NULL, 0, NULL, 0);
+	guest_tcp6(un, port, iss + 1, our, TCP_ACK | TCP_PSH, NULL, 0,
+		   "hello6", 6);
+	g_assert_cmpint(recv(sfd, buf, sizeof(buf), 0), ==, 6);
+	g_assert_cmpmem(buf, 6, "hello6", 6);
+	g_assert_cmpuint(usernat_stat(un, "tcp_established"), ==, 1);
+
+	/* data from the host; the guest's data is ACKed on the way */
+	g_assert_cmpint(send(sfd, "world6", 6, 0), ==, 6);
+	dlen = 0;
+	while (!dlen) {
+		capture_clear(&cap);
+		pump(un, &cap, 1, 2000);
+		g_assert_cmpuint(cap.frames->len, >=, 1);
+		th = check_tcp6(capture_nth(&cap, cap.frames->len - 1), port,
+				&data, &dlen);
+	}
+	g_assert_cmpuint(ntohl(th->seq), ==, our);
+	g_assert_cmpuint(ntohl(th->ack_seq), ==, iss + 7);
+	g_assert_cmpmem(data, dlen, "world6", 6);
+	guest_tcp6(un, port, iss + 7, our + 6, TCP_ACK, NULL, 0, NULL, 0);
+
+	/* listed with the guest as "[addr]:port", the host as [::1] */
+	fl = g_array_new(FALSE, TRUE, sizeof(struct usernat_flow));
+	usernat_flows_foreach(un, flow_collect, fl);
+	g_assert_cmpuint(fl->len, ==, 1);
+	f = &g_array_index(fl, struct usernat_flow, 0);
+	g_assert_cmpstr(f->proto, ==, "tcp");
+	g_assert_cmpuint(f->guest_addr, ==, 0);
+	snprintf(want, sizeof(want), "[%s]:%u", GUEST6, GPORT);
+	g_assert_cmpstr(f->guest, ==, want);
+	snprintf(want, sizeof(want), "[::1]:%u", port);
+	g_assert_cmpstr(f->host, ==, want);
+	g_assert_cmpuint(f->bytes_from_guest, ==, 6);
+	g_array_free(fl, TRUE);
+
+	/* guest FIN: the host reads EOF; host close: our FIN */
+	guest_tcp6(un, port, iss + 7, our + 6, TCP_ACK | TCP_FIN, NULL, 0,
+		   NULL, 0);
+	g_assert_cmpint(recv(sfd, buf, sizeof(buf), 0), ==, 0);
+	close(sfd);
+	capture_clear(&cap);
+	for (int i = 0; i < 50; i++) {
+		pump(un, &cap, 1, 100);
+		if (cap.frames->len && (check_tcp6(capture_nth(&cap,
+				cap.frames->len - 1), port, NULL, NULL)->flags &
+				TCP_FIN))
+			break;
+	}
+	th = check_tcp6(capture_nth(&cap, cap.frames->len - 1), port, NULL,
+			NULL);
+	g_assert_cmpuint(th->flags & TCP_FIN, ==, TCP_FIN);
+	g_assert_cmpuint(ntohl(th->seq), ==, our + 6);
+	g_assert_cmpuint(ntohl(th->ack_seq), ==, iss + 8);
+	guest_tcp6(un, port, iss + 8, our + 7, TCP_ACK, NULL, 0, NULL, 0);
+	g_assert_cmpuint(usernat_stat(un, "tcp_active"), ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "tcp_closed"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "drop_tcp_csum"), ==, 0);
+	close(lfd);
+	test6_done(un, &cap);
+}
+
+/* A closed port of [::1]: the host refuses, the guest gets an RST that
+ * acknowledges its SYN */
+static void test_refused(void)
+{
+	struct capture cap;
+	struct usernat *un;
+	const struct tcp_hdr *th;
+	uint16_t port;
+	int lfd;
+
+	if (!have_v6) {
+		g_test_skip("no IPv6 loopback");
+		return;
+	}
+	lfd = tcp6_listener(&port);
+	close(lfd);		/* nothing listens there now */
+	un = test6_instance(&cap, NULL);
+	guest_tcp6(un, port, 5000, 0, TCP_SYN, NULL, 0, NULL, 0);
+	pump(un, &cap, 1, 2000);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	th = check_tcp6(capture_nth(&cap, 0), port, NULL, NULL);
+	g_assert_cmpuint(th->flags, ==, TCP_RST | TCP_ACK);
+	g_assert_cmpuint(ntohl(th->ack_seq), ==, 5001);
+	g_assert_cmpuint(usernat_stat(un, "tcp_refused"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "tcp_active"), ==, 0);
+	test6_done(un, &cap);
+}
+
+/* Under --restrict (no allow rule) a SYN gets an RST at once, and no host
+ * socket is opened */
+static void test_policy_deny(void)
+{
+	const char *const opts[] = { "restrict", NULL, NULL };
+	struct capture cap;
+	struct usernat *un = test6_instance(&cap, opts);
+	const struct tcp_hdr *th;
+
+	guest_tcp6(un, 8080, 7000, 0, TCP_SYN, NULL, 0, NULL, 0);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	th = check_tcp6(capture_nth(&cap, 0), 8080, NULL, NULL);
+	g_assert_cmpuint(th->flags, ==, TCP_RST | TCP_ACK);
+	g_assert_cmpuint(ntohl(th->ack_seq), ==, 7001);
+	g_assert_cmpuint(usernat_stat(un, "drop_policy"), ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "tcp_opened"), ==, 0);
+	test6_done(un, &cap);
+}
+
+/* Can we bind [::1] here? (IPv6 may be disabled on the host) */
+static bool v6_loopback(void)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	bool ok = fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	have_v6 = v6_loopback();
+	g_test_add_func("/tcp6/handshake-data-fin", test_handshake);
+	g_test_add_func("/tcp6/refused", test_refused);
+	g_test_add_func("/tcp6/policy-deny", test_policy_deny);
+	return g_test_run();
+}
