@@ -17,6 +17,8 @@
  * above recovers.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <stdio.h>
@@ -35,6 +37,7 @@ struct vde_transport {
 	struct loop *loop;
 	struct loop_watch w;
 	VDECONN *conn;
+	bool nonblock;		/* datafd is a plain non-blocking descriptor */
 	size_t max_frame;
 	uint8_t buf[VDE_ETHBUFSIZE + 65536];
 };
@@ -62,10 +65,12 @@ static void vde_t_ready(struct loop_watch *w, uint32_t events)
 	for (i = 0; i < VDE_RX_BATCH; i++) {
 		ssize_t n = vde_recv(v->conn, v->buf, sizeof(v->buf), 0);
 
+		if (n < 0 && v->nonblock)
+			break;		/* EAGAIN: drained */
 		/* The stack checks the size: oversized frames are counted */
 		if (n > 0)
 			v->t.to_stack(v->t.to_stack_opaque, v->buf, (size_t)n);
-		if (!fd_readable(v->w.fd))
+		if (!v->nonblock && !fd_readable(v->w.fd))
 			break;
 	}
 }
@@ -109,6 +114,15 @@ struct transport *vde_transport_open(struct loop *l, const char *url,
 		*err = g_strdup_printf("VDE network '%s' gives no descriptor "
 				       "to poll", url);
 		goto fail;
+	}
+	/* tap://'s data descriptor is the tap itself, read by vde_recv() with
+	 * a plain read(): make it non-blocking and read until EAGAIN, instead
+	 * of a poll() after every frame.  Other plugins (the in-process
+	 * switch) may do more in vde_recv(), so they keep the poll(). */
+	if (!strncmp(url, "tap://", 6)) {
+		int fl = fcntl(fd, F_GETFL);
+
+		v->nonblock = fl >= 0 && !fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	}
 	v->t.send = vde_t_send;
 	v->t.free = vde_t_free;
