@@ -84,23 +84,23 @@ static void stat_cb(void *opaque, const char *name, uint64_t v)
 	g_string_append_printf(o, ",\"%s\":%" G_GUINT64_FORMAT, name, v);
 }
 
-static void cmd_stats(struct control *c, GString *o)
+static void cmd_stats(const struct control_ctx *ctx, GString *o)
 {
 	g_string_append(o, "{\"ok\":true,\"counters\":{\"transport_tx_drops\":");
 	g_string_append_printf(o, "%" G_GUINT64_FORMAT,
-			       c->ctx.transport_drops ?
-			       c->ctx.transport_drops(c->ctx.opaque) : 0);
-	usernat_stats_foreach(c->ctx.un, stat_cb, o);
+			       ctx->transport_drops ?
+			       ctx->transport_drops(ctx->opaque) : 0);
+	usernat_stats_foreach(ctx->un, stat_cb, o);
 	g_string_append(o, "}}\n");
 }
 
-static void cmd_leases(struct control *c, GString *o)
+static void cmd_leases(const struct control_ctx *ctx, GString *o)
 {
-	size_t n = usernat_leases(c->ctx.un, NULL, 0), i;
+	size_t n = usernat_leases(ctx->un, NULL, 0), i;
 	struct usernat_lease *l = g_new0(struct usernat_lease, n ? n : 1);
 	char ip[INET_ADDRSTRLEN];
 
-	n = MIN(n, usernat_leases(c->ctx.un, l, n));
+	n = MIN(n, usernat_leases(ctx->un, l, n));
 	g_string_append(o, "{\"ok\":true,\"leases\":[");
 	for (i = 0; i < n; i++) {
 		struct in_addr a = { .s_addr = l[i].ip };
@@ -135,8 +135,8 @@ static int parse_level(const char *v)
 	return -1;
 }
 
-static void cmd_pcap_start(struct control *c, const struct json_obj *req,
-			   GString *o)
+static void cmd_pcap_start(const struct control_ctx *ctx,
+			   const struct json_obj *req, GString *o)
 {
 	const char *file = json_get(req, "file"), *max = json_get(req, "max");
 	struct usernat_config *tmp;
@@ -159,7 +159,7 @@ static void cmd_pcap_start(struct control *c, const struct json_obj *req,
 		cap = usernat_config_pcap_max(tmp);
 		usernat_config_free(tmp);
 	}
-	if (usernat_pcap_start(c->ctx.un, file, cap, &err)) {
+	if (usernat_pcap_start(ctx->un, file, cap, &err)) {
 		reply_error(o, err ? err : "cannot start capture");
 		free(err);
 		return;
@@ -207,8 +207,9 @@ static void fwd_cb(void *opaque, const char *spec, uint64_t accepted)
 			       accepted);
 }
 
-static void cmd_forward(struct control *c, const struct json_obj *req,
-			const char *cmd, GString *o)
+static void cmd_forward(const struct control_ctx *ctx,
+			const struct json_obj *req, const char *cmd,
+			GString *o)
 {
 	const char *spec = json_get(req, "spec");
 	char *err = NULL;
@@ -216,7 +217,7 @@ static void cmd_forward(struct control *c, const struct json_obj *req,
 
 	if (!strcmp(cmd, "forward-list")) {
 		g_string_append(o, "{\"ok\":true,\"forwards\":[");
-		usernat_forward_foreach(c->ctx.un, fwd_cb, o);
+		usernat_forward_foreach(ctx->un, fwd_cb, o);
 		g_string_append(o, "]}\n");
 		return;
 	}
@@ -225,9 +226,9 @@ static void cmd_forward(struct control *c, const struct json_obj *req,
 		return;
 	}
 	if (!strcmp(cmd, "forward-add"))
-		ret = usernat_forward_add(c->ctx.un, spec, &err);
+		ret = usernat_forward_add(ctx->un, spec, &err);
 	else
-		ret = usernat_forward_remove(c->ctx.un, spec, &err);
+		ret = usernat_forward_remove(ctx->un, spec, &err);
 	if (ret) {
 		reply_error(o, err ? err : "failed");
 		free(err);
@@ -236,9 +237,18 @@ static void cmd_forward(struct control *c, const struct json_obj *req,
 	g_string_append(o, "{\"ok\":true}\n");
 }
 
-/** ctl_request() - Handle one request line, append the reply to @o */
-static void ctl_request(struct control *c, const char *line, size_t len,
-			GString *o)
+/**
+ * control_request() - Handle one request line, append the reply to @o
+ * @ctx:	what the request may act on
+ * @line:	the request, without its newline (need not be NUL-terminated)
+ * @len:	bytes in @line
+ * @o:		reply buffer, owned by the caller
+ *
+ * No I/O of its own besides what the command asks of @ctx->un, so the
+ * fuzzer can call it (tests/fuzz/fuzz-control.c).
+ */
+void control_request(const struct control_ctx *ctx, const char *line,
+		     size_t len, GString *o)
 {
 	struct json_obj *req = g_new(struct json_obj, 1);
 	const char *err = NULL, *cmd;
@@ -260,12 +270,12 @@ static void ctl_request(struct control *c, const char *line, size_t len,
 		g_string_append(o, "{\"ok\":true,\"version\":\"" PACKAGE_VERSION
 				   "\"}\n");
 	} else if (!strcmp(cmd, "stats")) {
-		cmd_stats(c, o);
+		cmd_stats(ctx, o);
 	} else if (!strcmp(cmd, "leases")) {
-		cmd_leases(c, o);
+		cmd_leases(ctx, o);
 	} else if (!strcmp(cmd, "flows")) {
 		g_string_append(o, "{\"ok\":true,\"flows\":[");
-		usernat_flows_foreach(c->ctx.un, flow_cb, o);
+		usernat_flows_foreach(ctx->un, flow_cb, o);
 		g_string_append(o, "]}\n");
 	} else if (!strcmp(cmd, "log-level")) {
 		if ((level = parse_level(json_get(req, "level"))) < 0) {
@@ -273,18 +283,18 @@ static void ctl_request(struct control *c, const char *line, size_t len,
 				       "warning, info or debug");
 			goto out;
 		}
-		usernat_set_log_level(c->ctx.un, level);
-		if (c->ctx.set_log_level)
-			c->ctx.set_log_level(level);
+		usernat_set_log_level(ctx->un, level);
+		if (ctx->set_log_level)
+			ctx->set_log_level(level);
 		g_string_append(o, "{\"ok\":true}\n");
 	} else if (!strcmp(cmd, "pcap-start")) {
-		cmd_pcap_start(c, req, o);
+		cmd_pcap_start(ctx, req, o);
 	} else if (!strncmp(cmd, "forward-", 8) &&
 		   (!strcmp(cmd + 8, "add") || !strcmp(cmd + 8, "remove") ||
 		    !strcmp(cmd + 8, "list"))) {
-		cmd_forward(c, req, cmd, o);
+		cmd_forward(ctx, req, cmd, o);
 	} else if (!strcmp(cmd, "pcap-stop")) {
-		usernat_pcap_stop(c->ctx.un);
+		usernat_pcap_stop(ctx->un);
 		g_string_append(o, "{\"ok\":true}\n");
 	} else {
 		GString *m = g_string_new("unknown command; ");
@@ -338,7 +348,8 @@ static void client_lines(struct ctl_client *cl)
 		size_t len = (size_t)(nl - (cl->in + off));
 
 		if (len)
-			ctl_request(cl->ctl, cl->in + off, len, cl->out);
+			control_request(&cl->ctl->ctx, cl->in + off, len,
+					cl->out);
 		off += len + 1;
 	}
 	memmove(cl->in, cl->in + off, cl->in_len - off);

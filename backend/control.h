@@ -23,6 +23,8 @@ struct control_ctx {
 struct control *control_open(struct loop *l, const char *path,
 			     const struct control_ctx *ctx, char **err);
 void control_close(struct control *c);
+void control_request(const struct control_ctx *ctx, const char *line,
+		     size_t len, GString *o);
 /** control_default_path() - Per-user default socket path (g_free it) */
 static inline char *control_default_path(void)
 {

@@ -228,6 +228,13 @@ static void in_to_stack(void *opaque, const void *frame, size_t len)
 	usernat_input(d->un, frame, len);
 }
 
+static void flush_stack(void *opaque)
+{
+	struct daemon *d = opaque;
+
+	usernat_flush(d->un);
+}
+
 static void set_log_level(int level)
 {
 	log_level = level;
@@ -471,6 +478,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.tr->to_stack = in_to_stack;
+	d.tr->flush_stack = flush_stack;
 	d.tr->to_stack_opaque = &d;
 	if (open_control(&d)) {
 		ret = 1;

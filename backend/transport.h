@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later
  * transport.h - how guest frames reach the daemon
  *
- * A transport delivers each guest frame to ->to_stack and carries frames
+ * A transport delivers each guest frame to ->to_stack, calls ->flush_stack
+ * at the end of each batch of them, and carries frames
  * from the stack with ->send.  The stack never learns which transport is in
  * use.
  */
@@ -18,6 +19,8 @@ struct transport {
 	void (*free)(struct transport *t);
 	/* set by the daemon before any frame flows */
 	void (*to_stack)(void *opaque, const void *frame, size_t len);
+	/* called after the last ->to_stack of a batch (usernat_flush()) */
+	void (*flush_stack)(void *opaque);
 	void *to_stack_opaque;
 	char *qemu_args;	/* what to give QEMU to connect, owned */
 	char *where;		/* human-readable description, owned */

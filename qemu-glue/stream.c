@@ -36,6 +36,7 @@
 
 #include "backend/transport.h"
 #include "backend/unixsock.h"
+#include "qemu-glue/stream_frame.h"
 
 #define STREAM_MAX_CONNS	16
 #define STREAM_RXBUF		(256 * 1024)
@@ -216,48 +217,49 @@ static void stream_t_send(struct transport *t, const void *frame, size_t len)
 	hub_forward(st, NULL, frame, len);
 }
 
+/** conn_frame() - Deliver one frame a guest sent; Return: 1 to stop */
+static int conn_frame(void *opaque, const uint8_t *p, size_t flen)
+{
+	struct stream_conn *c = opaque;
+	struct stream_transport *st = c->st;
+
+	if (flen < 14)
+		return 0;	/* runt: nothing to learn or deliver */
+	if (!(p[6] & 1)) {
+		memcpy(c->mac, p + 6, 6);
+		c->mac_known = true;
+	}
+	if (!hub_forward(st, c, p, flen))
+		st->t.to_stack(st->t.to_stack_opaque, p, flen);
+	return c->dead;		/* write error while answering: stop */
+}
+
 /** conn_frames() - Cut complete frames out of the receive buffer */
 static int conn_frames(struct stream_conn *c)
 {
 	struct stream_transport *st = c->st;
 	size_t off = 0;
 
-	while (c->rx_len - off >= 4) {
+	if (stream_cut(c->rx, c->rx_len, st->max_frame, conn_frame, c, &off)) {
 		const uint8_t *p = c->rx + off;
 		size_t flen = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
 			      (size_t)p[2] << 8 | p[3];
+		char why[64];
 
-		if (flen > st->max_frame) {
-			char why[64];
-
-			snprintf(why, sizeof(why), "frame length %zu over "
-				 "maximum %zu", flen, st->max_frame);
-			conn_close(c, why);
-			return -1;
-		}
-		if (c->rx_len - off - 4 < flen)
-			break;
-		p += 4;
-		off += 4 + flen;
-		if (flen < 14)
-			continue;	/* runt: nothing to learn or deliver */
-		if (!(p[6] & 1)) {
-			memcpy(c->mac, p + 6, 6);
-			c->mac_known = true;
-		}
-		if (!hub_forward(st, c, p, flen))
-			st->t.to_stack(st->t.to_stack_opaque, p, flen);
-		if (c->dead)
-			break;		/* write error while answering */
+		snprintf(why, sizeof(why), "frame length %zu over "
+			 "maximum %zu", flen, st->max_frame);
+		conn_close(c, why);
+		return -1;
 	}
 	memmove(c->rx, c->rx + off, c->rx_len - off);
 	c->rx_len -= off;
 	return 0;
 }
 
-static void conn_ready(struct loop_watch *w, uint32_t events)
+/** conn_read() - Read and deliver what the connection has */
+static void conn_read(struct stream_conn *c, struct loop_watch *w,
+		      uint32_t events)
 {
-	struct stream_conn *c = container_of(w, struct stream_conn, w);
 	int i;
 
 	if (c->dead) {
@@ -284,6 +286,17 @@ static void conn_ready(struct loop_watch *w, uint32_t events)
 		if (conn_frames(c))
 			return;
 	}
+}
+
+static void conn_ready(struct loop_watch *w, uint32_t events)
+{
+	struct stream_conn *c = container_of(w, struct stream_conn, w);
+	struct stream_transport *st = c->st;	/* conn_close() clears c */
+
+	conn_read(c, w, events);
+	/* end of the batch: the stack's deferred work, at once */
+	if (st->t.flush_stack)
+		st->t.flush_stack(st->t.to_stack_opaque);
 }
 
 static void listener_ready(struct loop_watch *w, uint32_t events)

@@ -496,11 +496,11 @@ static void vu_flush(struct vu_transport *vt)
 }
 
 /**
- * vu_tx_drain() - Give the guest's frames to the stack, up to the budget
+ * vu_tx_frames() - Give the guest's frames to the stack, up to the budget
  *
  * Frames of a disabled ring are discarded ("started but disabled").
  */
-static void vu_tx_drain(struct vu_transport *vt)
+static void vu_tx_frames(struct vu_transport *vt)
 {
 	struct vu_queue *q = &vt->q[VU_TXQ];
 	struct vq_frame f;
@@ -534,6 +534,18 @@ static void vu_tx_drain(struct vu_transport *vt)
 	}
 	vt->tx_more = true;
 	vu_arm_work(vt);
+}
+
+/**
+ * vu_tx_drain() - Drain the TX queue, then let the stack do the batch's
+ * deferred work at once (its frames toward the guest join the batch that
+ * vu_batch_end() publishes)
+ */
+static void vu_tx_drain(struct vu_transport *vt)
+{
+	vu_tx_frames(vt);
+	if (vt->t.flush_stack)
+		vt->t.flush_stack(vt->t.to_stack_opaque);
 }
 
 /**

@@ -406,6 +406,17 @@ void usernat_input(struct usernat *un, const void *frame, size_t len)
 	eth_from_guest(un, frame, len);
 }
 
+/**
+ * usernat_flush() - The embedder has handed over a batch of frames: do the
+ * work deferred until the end of the batch (TCP: push guest data to host
+ * sockets, read more host data, one ACK per connection) now rather than
+ * when the timerfd behind usernat_fd() fires
+ */
+void usernat_flush(struct usernat *un)
+{
+	tcp_flush(un);
+}
+
 static void timer_tick(struct usernat *un)
 {
 	uint64_t expirations;

@@ -406,6 +406,7 @@ int tcp_init(struct usernat *un);
 void tcp_cleanup(struct usernat *un);
 void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events);
 void tcp_tick(struct usernat *un, int64_t now_ms);
+void tcp_flush(struct usernat *un);
 int udp_init(struct usernat *un);
 void udp_cleanup(struct usernat *un);
 void udp_ready(struct usernat *un, union un_ref ref, uint32_t events);

@@ -91,7 +91,13 @@
  * frames.  Rather than discard ACKed bytes, read more host data or ACK
  * after every frame, a connection is put on the "soon" list and the timerfd
  * is set to fire at once; the flush then does one recv(MSG_TRUNC), one peek
- * and one ACK per connection per batch.  ACKs are sent at once for 16 MSS of
+ * and one ACK per connection per batch.  Embedders that call
+ * usernat_flush() at the end of each batch run the flush right there
+ * (tcp_flush(), which takes the "fire at once" arming back); the timerfd
+ * stays the fallback for those that don't.  Guest data is written to the
+ * host with MSG_MORE and pushed by the flush (a TCP_NODELAY setsockopt()),
+ * except segments with PSH: written without MSG_MORE, they go out at once
+ * with whatever was corked before them.  ACKs are sent at once for 16 MSS of
  * new data, for out-of-order or duplicate segments (the guest counts
  * duplicate ACKs for fast retransmit), filled holes, FINs and window
  * changes.
@@ -560,8 +566,10 @@ void tcp_timer_update(struct usernat *un, struct tcp_conn *c)
 /**
  * tcp_soon() - Queue deferred work (TF_ACK_DUE, TF_SEND_DUE) for @c
  *
- * The flush runs from the timerfd, which is set to fire at once: after the
- * embedder has handed us the rest of the current batch of guest frames.
+ * The flush runs from usernat_flush() (tcp_flush()) when the embedder
+ * calls it at the end of the batch of guest frames; the timerfd, set to
+ * fire at once, is the fallback for embedders that don't: it fires after
+ * the embedder has handed us the rest of the current batch.
  */
 void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
 {
@@ -732,6 +740,26 @@ static void tcp_timer_fire(struct usernat *un)
 	else
 		tcp_timerfd_arm(t, t->heap_len ? tcp_heap_conn(t, 0)->timer_at
 					       : INT64_MAX);
+}
+
+/**
+ * tcp_flush() - End of a batch of guest frames (usernat_flush()): do the
+ * deferred work now instead of from the timerfd, and take back the "fire
+ * now" arming of tcp_soon() if no timer is due
+ */
+void tcp_flush(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+
+	if (!t || t->soon_head < 0)
+		return;
+	tcp_flush_soon(un);
+	if (t->soon_head >= 0 || t->armed_at)
+		return;		/* more queued, or armed for a real deadline */
+	if (t->heap_len && tcp_heap_conn(t, 0)->timer_at <= tcp_now())
+		return;		/* a timer is due: let the timerfd run it */
+	tcp_timerfd_arm(t, t->heap_len ? tcp_heap_conn(t, 0)->timer_at
+				       : INT64_MAX);
 }
 
 /* ---- host sockets --------------------------------------------------------- */

@@ -705,18 +705,25 @@ static bool tcp_both_closed(const struct tcp_conn *c)
  * tcp_write_host() - Write the new part of a guest payload to the host
  * socket
  *
- * Corked (MSG_MORE): the kernel gathers the guest's segments of one batch
- * of frames into full-sized ones instead of pushing each through its
- * stack; the flush that follows the batch pushes the rest (tcp_push()).
+ * @more:	corked (MSG_MORE): the kernel gathers the guest's segments of
+ *		one batch of frames into full-sized ones instead of pushing
+ *		each through its stack; the flush that follows the batch
+ *		pushes the rest (tcp_push(), a TCP_NODELAY setsockopt()).
+ *		False for the guest's PSH segments: sent at once without
+ *		MSG_MORE, which also pushes what earlier ones left corked
+ *		(the socket has TCP_NODELAY), so no setsockopt() is needed.
  * Return: bytes taken (maybe fewer than @len), or negative errno
  */
 ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
-		       const uint8_t *p, size_t len)
+		       const uint8_t *p, size_t len, bool more)
 {
-	ssize_t n = send(c->fd, p, len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+	ssize_t n = send(c->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL |
+			 (more ? MSG_MORE : 0));
 
-	tcp_soon(un, c, TF_CORKED);
+	if (more || n != (ssize_t)len)
+		tcp_soon(un, c, TF_CORKED);
+	else
+		c->flags &= ~TF_CORKED;	/* this send pushed it all */
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -784,7 +791,8 @@ static bool tcp_in_data(struct usernat *un, struct tcp_conn *c,
 		return false;
 	}
 	if (skip < len) {
-		n = tcp_write_host(un, c, s->data.p + skip, len - skip);
+		n = tcp_write_host(un, c, s->data.p + skip, len - skip,
+				   !(s->flags & TCP_PSH) || ooo);
 		if (n == len - skip && ooo && tcp_ooo_drain(un, c) < 0)
 			n = -EPIPE;
 		if (n < 0) {

@@ -305,7 +305,7 @@ void tcp_connected(struct usernat *un, struct tcp_conn *c);
 void tcp_connect_failed(struct usernat *un, struct tcp_conn *c, int err);
 
 ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
-		       const uint8_t *p, size_t len);
+		       const uint8_t *p, size_t len, bool more);
 
 /* tcp_fwd.c: connections from port forwards */
 void tcp_in_syn_sent(struct usernat *un, struct tcp_conn *c,

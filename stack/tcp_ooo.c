@@ -222,7 +222,7 @@ int tcp_ooo_drain(struct usernat *un, struct tcp_conn *c)
 			break;
 		if (skip < n->len) {
 			ssize_t r = tcp_write_host(un, c, n->data + skip,
-						   n->len - skip);
+						   n->len - skip, true);
 
 			if (r < 0)
 				return (int)r;

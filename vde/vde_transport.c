@@ -73,6 +73,8 @@ static void vde_t_ready(struct loop_watch *w, uint32_t events)
 		if (!v->nonblock && !fd_readable(v->w.fd))
 			break;
 	}
+	if (v->t.flush_stack)
+		v->t.flush_stack(v->t.to_stack_opaque);
 }
 
 static void vde_t_free(struct transport *t)

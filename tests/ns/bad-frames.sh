@@ -1,13 +1,36 @@
 #!/bin/bash
 # Namespace test: a hostile guest sends malformed frames of every kind while
-# a well-behaved one keeps its lease and pings; usernat drops and counts
-# them and keeps serving.
+# a well-behaved one keeps its lease, pings, and downloads a checksummed
+# file from a host loopback HTTP server (tests/lib/httpd.py); usernat drops
+# and counts the bad frames and keeps serving, and the file arrives intact.
 . "$(dirname "$0")/../lib/common.sh"
 need_netns
 need_cmd busybox python3
 . "$TOP_SRCDIR/tests/lib/netns.sh"
 
 ns_setup bad || tap_bail "cannot set up namespace"
+ns_bg python3 "$TOP_SRCDIR/tests/lib/httpd.py" "$NS_TMP/http.port" 4
+wait_for_file "$NS_TMP/http.port" 10 || tap_bail "HTTP server did not start"
+HTTP_PORT=$(cat "$NS_TMP/http.port")	# 127.0.0.1 only: 10.0.2.2 to the guest
+HTTP_SHA=$(cut -c1-64 "$NS_TMP/http.port.sha256")
+# The guest downloads the file again and again until the attack is over
+# (STOP exists), checking every copy; prints "COPIES bad=BAD" at the end.
+cat >"$NS_TMP/fetch.py" <<'PY'
+import hashlib, os, sys, urllib.request
+url, want, stop = sys.argv[1:4]
+copies = bad = 0
+while not copies or not os.path.exists(stop):
+    try:
+        with urllib.request.urlopen(url, timeout=20) as r:
+            got = hashlib.sha256(r.read()).hexdigest()
+    except Exception as e:
+        got = repr(e)
+    copies += 1
+    if got != want:
+        bad += 1
+        print("bad copy:", got, file=sys.stderr)
+print("%d bad=%d" % (copies, bad))
+PY
 LOG=$NS_TMP/usernat.log
 usernat_start "$LOG" --vde "tap://$TAP"
 wait_for_tap_attached 10 "$UN_PID" || tap_bail "usernat did not open $TAP"
@@ -17,8 +40,18 @@ case "$out" in *"ip=10.0.2.15 "*) tap_ok "lease before the attack" ;; *) tap_fai
 
 ns_exec ping -i 0.05 -c 200 -W 2 10.0.2.2 >"$NS_TMP/ping.log" 2>&1 &
 PING=$!
+ns_exec python3 "$NS_TMP/fetch.py" "http://10.0.2.2:$HTTP_PORT/blob" \
+	"$HTTP_SHA" "$NS_TMP/stop" >"$NS_TMP/fetch.log" 2>&1 &
+FETCH=$!
 sent=$(ns_exec python3 "$TOP_SRCDIR/tests/lib/inject.py" "$TAP" 20 2>&1)
 tap_diag "malformed frames sent: $sent"
+touch "$NS_TMP/stop"
+wait $FETCH
+fetched=$(tail -n 1 "$NS_TMP/fetch.log")
+case "$fetched" in
+[1-9]*" bad=0") tap_ok "downloads during the attack intact ($fetched)" ;;
+*) tap_fail "downloads during the attack intact" "$(tail -3 "$NS_TMP/fetch.log")" ;;
+esac
 wait $PING
 st=$?
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$NS_TMP/ping.log")
