@@ -72,8 +72,10 @@ static void guest_tcp6(struct usernat *un, uint16_t dport, uint32_t seq,
 	th->doff = (uint8_t)(hlen / 4 << 4);
 	th->flags = flags;
 	th->window = htons(65535);
-	memcpy(seg + TCP_HLEN, opts, optlen);
-	memcpy(seg + hlen, data, len);
+	if (optlen)	/* memcpy from NULL is undefined, even for 0 bytes */
+		memcpy(seg + TCP_HLEN, opts, optlen);
+	if (len)
+		memcpy(seg + hlen, data, len);
 	ip6a(GUEST6, s);
 	ip6a(GW6, d);
 	th->check = csum(seg, hlen + len,
