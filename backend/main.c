@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -311,6 +312,20 @@ static void sig_ready(struct loop_watch *w, uint32_t events)
 	d->loop.quit = true;
 }
 
+/**
+ * raise_nofile() - Use the hard descriptor limit: each NAT flow holds a
+ * socket, and the stack sizes its flow cap from RLIMIT_NOFILE
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /** default_switch() - Per-user default switch directory */
 static char *default_switch(void)
 {
@@ -445,6 +460,7 @@ int main(int argc, char **argv)
 		usernat_config_free(d.cfg);
 		return 2;
 	}
+	raise_nofile();
 	d.un = usernat_new(d.cfg, out_to_transport, &d, &err);
 	if (!d.un) {
 		fprintf(stderr, "usernat: %s\n", err ? err : "cannot start");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -299,6 +300,31 @@ static int timer_setup(struct usernat *un)
 }
 
 /**
+ * fd_budget() - Fit the flow cap to the descriptors this process may open
+ *
+ * Every TCP and UDP flow, and every echo flow on a ping socket, holds one
+ * descriptor.  Past RLIMIT_NOFILE, socket() would fail for everyone, so the
+ * instance cap is lowered to the limit less a reserve for the embedder's
+ * own descriptors: flows past it are refused cleanly (RST, ICMP) and
+ * counted, never a failure of the whole process.
+ */
+static void fd_budget(struct usernat *un)
+{
+	struct rlimit rl;
+	rlim_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	budget = rl.rlim_cur > 128 ? rl.rlim_cur - 64 : rl.rlim_cur / 2;
+	if (un->cfg.lim.max_flows > budget) {
+		un_info(un, "max-flows %u lowered to %u: RLIMIT_NOFILE is %llu",
+			un->cfg.lim.max_flows, (unsigned int)budget,
+			(unsigned long long)rl.rlim_cur);
+		un->cfg.lim.max_flows = (unsigned int)budget;
+	}
+}
+
+/**
  * usernat_new() - Create an instance (see usernat.h)
  * Return: instance, or NULL with *@err set to a message the caller frees
  */
@@ -321,6 +347,7 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 	un->out = out;
 	un->opaque = opaque;
 	un->log_level = un->cfg.log_level;
+	fd_budget(un);
 	un->guests = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 					   g_free);
 	un->guests6 = g_hash_table_new_full(g_int64_hash, g_int64_equal,

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <glib.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "stack.h"
 
@@ -114,6 +115,29 @@ static void test_inconsistent(void)
 	}
 }
 
+/* The flow cap never exceeds the descriptors the process may open */
+static void test_fd_budget(void)
+{
+	struct usernat_config *cfg = cfg_with(NULL);
+	struct rlimit old, rl;
+	struct usernat *un;
+
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	rl = old;
+	rl.rlim_cur = 300;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+	un = usernat_new(cfg, capture_none, NULL, NULL);
+	g_assert_nonnull(un);
+	g_assert_cmpuint(un->cfg.lim.max_flows, ==, 300 - 64);
+	usernat_free(un);
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	un = usernat_new(cfg, capture_none, NULL, NULL);
+	if (old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= 32768 + 64)
+		g_assert_cmpuint(un->cfg.lim.max_flows, ==, 32768);
+	usernat_free(un);
+	usernat_config_free(cfg);
+}
+
 /* Two instances in one process don't share state */
 static void test_two_instances(void)
 {
@@ -139,5 +163,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/bad-values", test_bad_values);
 	g_test_add_func("/config/inconsistent", test_inconsistent);
 	g_test_add_func("/config/two-instances", test_two_instances);
+	g_test_add_func("/config/fd-budget", test_fd_budget);
 	return g_test_run();
 }
