@@ -163,6 +163,37 @@ ns_move_tap() {
 	ns_exec ip link set dev "$tap" up
 }
 
+# ns_move_tap_ipv6 [TAP]: like ns_move_tap, with the tap set to take our
+# router advertisements: a host acting as a router, or with accept_ra 0,
+# would ignore them; the sysctls are set before the link comes up so that
+# SLAAC starts with the first RA.
+ns_move_tap_ipv6() {
+	local tap=${1:-$TAP} s
+	ip link set dev "$tap" netns "$NS" || return 1
+	for s in disable_ipv6=0 forwarding=0 accept_ra=1 autoconf=1 accept_dad=1; do
+		ns_exec sysctl -qw "net.ipv6.conf.$tap.$s" || return 1
+	done
+	ns_exec ip link set dev lo up || return 1
+	ns_exec ip link set dev "$tap" up
+}
+
+# ns_wait SECS CMD...: until CMD succeeds (checked every 0.2 s), or fail.
+ns_wait() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# ns_has_addr6 SCOPE PREFIX [TAP]: the tap in $NS has an address of SCOPE
+# (link, global) starting with PREFIX whose duplicate detection is over.
+ns_has_addr6() {
+	ns_exec ip -6 addr show dev "${3:-$TAP}" scope "$1" |
+		grep "inet6 $2" | grep -qv tentative
+}
+
 # ns_exec CMD...: run CMD inside $NS.
 ns_exec() {
 	ip netns exec "$NS" "$@"

@@ -67,28 +67,11 @@ LOG=$NS_TMP/usernat.log
 usernat_start "$LOG" --vde "tap://$TAP" --dns-upstream "127.0.0.1:$DNS_PORT" \
 	--no-dhcp --log-level debug
 wait_for_tap_attached 10 "$UN_PID" || tap_bail "usernat did not open $TAP: $(cat "$LOG")"
-ip link set dev "$TAP" netns "$NS" || tap_bail "cannot move tap"
-for s in disable_ipv6=0 forwarding=0 accept_ra=1 autoconf=1 accept_dad=1; do
-	ns_exec sysctl -qw "net.ipv6.conf.$TAP.$s" || tap_bail "sysctl $s"
-done
-ns_exec ip link set dev lo up
-ns_exec ip link set dev "$TAP" up
+ns_move_tap_ipv6 || tap_bail "cannot move the tap into $NS"
 ns_exec ip addr add 10.0.2.15/24 dev "$TAP"
 ns_exec ip route add default via 10.0.2.2
 
-wait_for() {	# wait_for SECS CMD...: until CMD succeeds, or fail
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
-has_global() {
-	ns_exec ip -6 addr show dev "$TAP" scope global | grep "inet6 fd00::" |
-		grep -qv tentative
-}
-wait_for 15 has_global &&
+ns_wait 15 ns_has_addr6 global fd00:: &&
 	tap_ok "SLAAC: global address in fd00::/64" ||
 	tap_bail "no SLAAC address: $(ns_exec ip -6 addr show dev "$TAP")"
 tap_diag "$(ns_exec ip -6 addr show dev "$TAP" scope global)"

@@ -20,32 +20,12 @@ LOG=$NS_TMP/usernat.log
 usernat_start "$LOG" --vde "tap://$TAP" --mtu 1400 \
 	--dns-search "a.example.test,b.example.test" --log-level debug
 wait_for_tap_attached 10 "$UN_PID" || tap_bail "usernat did not open $TAP: $(cat "$LOG")"
-ip link set dev "$TAP" netns "$NS" || tap_bail "cannot move tap"
-# A host acting as a router, or with accept_ra 0, would ignore our RAs
-for s in disable_ipv6=0 forwarding=0 accept_ra=1 autoconf=1 accept_dad=1; do
-	ns_exec sysctl -qw "net.ipv6.conf.$TAP.$s" || tap_bail "sysctl $s"
-done
-ns_exec ip link set dev lo up
-ns_exec ip link set dev "$TAP" up
+ns_move_tap_ipv6 || tap_bail "cannot move the tap into $NS"
 
-# wait_for SECS CMD...: until CMD succeeds (every 0.2 s), or fail
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
-has_addr() {	# has_addr SCOPE PATTERN: an address, DAD done
-	ns_exec ip -6 addr show dev "$TAP" scope "$1" |
-		grep "inet6 $2" | grep -qv tentative
-}
-
-wait_for 10 has_addr link fe80:: &&
+ns_wait 10 ns_has_addr6 link fe80:: &&
 	tap_ok "link-local address, DAD passed" ||
 	tap_fail "link-local address, DAD passed" "$(ns_exec ip -6 addr show dev "$TAP")"
-wait_for 15 has_addr global fd00:: &&
+ns_wait 15 ns_has_addr6 global fd00:: &&
 	tap_ok "SLAAC: global address in fd00::/64" ||
 	tap_fail "SLAAC: global address in fd00::/64" \
 		"$(ns_exec ip -6 addr show dev "$TAP")" "$(tail -n 20 "$LOG")"
@@ -131,7 +111,7 @@ fi
 
 # DAD for our address fails in the guest (we defend it)
 ns_exec ip -6 addr add fd00::2/64 dev "$TAP"
-wait_for 5 sh -c "ip netns exec '$NS' ip -6 addr show dev '$TAP' | grep 'fd00::2/64' | grep -q dadfailed" &&
+ns_wait 5 sh -c "ip netns exec '$NS' ip -6 addr show dev '$TAP' | grep 'fd00::2/64' | grep -q dadfailed" &&
 	tap_ok "DAD for fd00::2 fails in the guest" ||
 	tap_fail "DAD for fd00::2 fails in the guest" "$(ns_exec ip -6 addr show dev "$TAP")"
 ns_exec ip -6 addr del fd00::2/64 dev "$TAP" 2>/dev/null
