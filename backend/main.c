@@ -358,10 +358,53 @@ static int setup_signals(struct daemon *d)
 	return loop_add(&d->loop, &d->sig_w, fd, EPOLLIN, sig_ready);
 }
 
+/*
+ * GLib's parser accepts "--flag=VALUE" for options that take no value and
+ * drops the value: "--restrict=no" would turn the restriction on.  Refuse
+ * it before GLib sees it.
+ */
+static int check_flag_values(const GOptionEntry *const *tables, int argc,
+			     char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		const GOptionEntry *const *t;
+		const char *eq;
+
+		if (strncmp(argv[i], "--", 2) || !(eq = strchr(argv[i], '=')))
+			continue;
+		for (t = tables; *t; t++) {
+			const GOptionEntry *e;
+
+			for (e = *t; e->long_name; e++) {
+				size_t n = strlen(e->long_name);
+
+				if (e->arg != G_OPTION_ARG_NONE &&
+				    !(e->flags & G_OPTION_FLAG_NO_ARG))
+					continue;
+				if ((size_t)(eq - argv[i] - 2) == n &&
+				    !strncmp(argv[i] + 2, e->long_name, n)) {
+					fprintf(stderr, "usernat: option --%s "
+						"takes no value\nTry 'usernat "
+						"--help'.\n", e->long_name);
+					return -1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 static int parse_options(struct daemon *d, int *argc, char ***argv)
 {
 	GOptionContext *ctx;
 	GOptionGroup *g;
+	static const GOptionEntry *const tables[] = {
+		transport_entries, net_entries, dhcp_entries, nat_entries,
+		policy_entries, security_entries, NULL
+	};
+	const GOptionEntry *const *t;
 	GError *err = NULL;
 	int ret = 0;
 
@@ -386,15 +429,13 @@ static int parse_options(struct daemon *d, int *argc, char ***argv)
 		"bad options.\n");
 	/* One group, so that plain --help lists every option */
 	g = g_option_group_new(NULL, NULL, NULL, d, NULL);
-	g_option_group_add_entries(g, transport_entries);
-	g_option_group_add_entries(g, net_entries);
-	g_option_group_add_entries(g, dhcp_entries);
-	g_option_group_add_entries(g, nat_entries);
-	g_option_group_add_entries(g, policy_entries);
-	g_option_group_add_entries(g, security_entries);
+	for (t = tables; *t; t++)
+		g_option_group_add_entries(g, *t);
 	g_option_context_set_main_group(ctx, g);
 
-	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+	if (check_flag_values(tables, *argc, *argv)) {
+		ret = -1;
+	} else if (!g_option_context_parse(ctx, argc, argv, &err)) {
 		fprintf(stderr, "usernat: %s\nTry 'usernat --help'.\n",
 			err->message);
 		g_error_free(err);

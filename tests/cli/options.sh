@@ -27,6 +27,8 @@ expect_usage_error "reversed DHCP range" "DHCP range" --dhcp-start 10.0.2.200 --
 expect_usage_error "two transports" "one of" --vde ptp:///tmp/x --socket /tmp/y
 expect_usage_error "stray argument" "unexpected argument" banana
 expect_usage_error "bad DNS upstream" "dns-upstream" --dns-upstream 1.2.3.4:99999
+expect_usage_error "value given to a flag (--restrict=no)" "takes no value" --restrict=no
+expect_usage_error "value given to a flag (--no-dhcp=1)" "takes no value" --no-dhcp=1
 
 help=$("$USERNAT" --help 2>&1)
 missing=
@@ -38,6 +40,16 @@ for o in --vde --socket --net --gateway --dns --mtu --mac --no-map-host-loopback
 done
 [ -z "$missing" ] && tap_ok "--help lists every option" ||
 	tap_fail "--help lists every option" "missing:$missing"
+# Every long option of --help is documented in the man page and the README
+undoc=
+man=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$TOP_SRCDIR/man/usernat.1")
+for o in $(printf '%s\n' "$help" | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z0-9-]*\).*/\2/p'); do
+	[ "$o" = help ] && continue
+	printf '%s' "$man" | grep -q -- "--$o" || undoc="$undoc man:--$o"
+	grep -q -- "--$o" "$TOP_SRCDIR/README.md" || undoc="$undoc README:--$o"
+done
+[ -z "$undoc" ] && tap_ok "every option is in the man page and the README" ||
+	tap_fail "every option is in the man page and the README" "missing:$undoc"
 "$USERNAT" --version | grep -q '^usernat [0-9]' && tap_ok "--version" ||
 	tap_fail "--version"
 
