@@ -197,6 +197,11 @@ static const GOptionEntry nat_entries[] = {
 	CFG_OPT("forward", 'f', "Forward a host port to a guest, repeatable: "
 		"tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (QEMU "
 		"hostfwd syntax; ports may be ranges FIRST-LAST)", "SPEC"),
+	CFG_OPT("forward-source", 0, "Forwarded connections reach guests from "
+		"the gateway address (default), or from the client's own "
+		"address and port for IPv4 clients off the host's loopback "
+		"(guests must route replies through the gateway)",
+		"gateway|client"),
 	CFG_OPT("dns-upstream", 0, "DNS server to forward to, repeatable "
 		"(default: nameservers in --resolv-conf)",
 		"ADDR[:PORT]|[ADDR6]:PORT"),

@@ -21,6 +21,23 @@
  * belong to TCP by then).  UDP flows reply through the forward's socket,
  * so udp.c is told before it closes (udp_fwd_closing()) and their replies
  * are dropped from then on.
+ *
+ * Source address (forward-source=gateway|client, one setting per
+ * instance): by default a forwarded connection reaches the guest from the
+ * gateway address, as with QEMU's hostfwd, so the guest needs no route
+ * beyond its own network.  With "client" the guest sees the client's real
+ * IPv4 address and port instead (logs, access rules), and answers it
+ * through its default router, i.e. us: the reply's 4-tuple matches the
+ * forwarded flow (tcp_lookup_addr(), udp.c's by_key) before any egress
+ * policy or --restrict check, which only judge new outbound flows.  That
+ * only works for addresses the guest would send to its router, so
+ * fwd_source() still uses the gateway for clients on the host's loopback
+ * (127/8: a guest drops packets to its own loopback net), IPv6 clients
+ * (the guest side is IPv4), and addresses the guest takes for on-link:
+ * its own network and 169.254/16 (RFC 3927), as well as 0/8 and
+ * multicast/reserved ones, which are never a source (RFC 1122 3.2.1.3).
+ * The setting is per instance rather than per forward because what makes
+ * it work, the guest's default route through us, belongs to the network.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -398,6 +415,38 @@ static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
 }
 
 /**
+ * fwd_source() - The address a forwarded flow from client @peer comes from,
+ * as the guest sees it (see "Source address" in the theory above)
+ * @peer:	the client, from accept() or recvfrom()
+ *
+ * Return: the client's IPv4 address with forward-source=client if the
+ * guest can answer it through its default router, else the gateway
+ * address; network order
+ */
+uint32_t fwd_source(const struct usernat *un,
+		    const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
+	uint32_t a, h;
+
+	if (!un->cfg.fwd_client_source)
+		return un->cfg.gw;
+	if (peer->ss_family == AF_INET)
+		a = ((const struct sockaddr_in *)peer)->sin_addr.s_addr;
+	else if (peer->ss_family == AF_INET6 &&
+		 IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		memcpy(&a, a6->sin6_addr.s6_addr + 12, 4);
+	else
+		return un->cfg.gw;
+	h = ntohl(a);
+	if ((h >> 24) == 0 || (h >> 24) == 127 ||	/* RFC 1122 3.2.1.3 */
+	    (h >> 16) == 0xa9fe ||			/* RFC 3927 */
+	    h >= 0xe0000000 || un_in_net(un, a))	/* class D, E; on-link */
+		return un->cfg.gw;
+	return a;
+}
+
+/**
  * fwd_ready() - A forward socket is readable: accept, or read datagrams
  */
 void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
@@ -431,7 +480,8 @@ void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 				continue;
 			}
 			e->accepted++;
-			tcp_inbound(un, fd, &peer, gip, s->guest_port, mac);
+			tcp_inbound(un, fd, &peer, fwd_source(un, &peer), gip,
+				    s->guest_port, mac);
 			continue;
 		}
 		n = recvfrom(s->fd, st->buf, sizeof(st->buf), MSG_DONTWAIT,
@@ -441,8 +491,8 @@ void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 		if (fwd_guest(un, e, &gip, &mac))
 			continue;
 		e->accepted++;
-		udp_inbound(un, s->fd, &peer, plen, gip, s->guest_port, mac,
-			    st->buf, (size_t)n);
+		udp_inbound(un, s->fd, &peer, plen, fwd_source(un, &peer), gip,
+			    s->guest_port, mac, st->buf, (size_t)n);
 	}
 }
 

@@ -6,9 +6,12 @@
  *
  * fwd.c accepts a host client on a forwarded port and hands us the socket
  * (tcp_inbound()).  We then play the client's part toward the guest: a SYN
- * from the gateway address, from the client's own port if that 4-tuple is
- * free (else a nearby one), to the guest's port, with MSS, window scale
- * and SACK-permitted options.  State SYN_SENT (RFC 9293 3.10.7.3):
+ * from the address fwd.c chose (fwd_source(): the gateway, or with
+ * forward-source=client the client's own), from the client's own port if
+ * that 4-tuple is free (else a nearby one), to the guest's port, with MSS,
+ * window scale and SACK-permitted options.  The connection's key is that
+ * 4-tuple, so the guest's answers find it whichever source it has.  State
+ * SYN_SENT (RFC 9293 3.10.7.3):
  *  - the guest's SYN-ACK establishes the connection; from there on it is
  *    an ordinary connection (the host socket is already connected, its
  *    data may be waiting: it is read at once);
@@ -31,18 +34,18 @@
 #include "wire/ip4.h"
 
 /**
- * tcp_fwd_port() - A source port for a forwarded connection: the host
- * client's own if the 4-tuple is free, else the next free one above 1024
+ * tcp_fwd_port() - A source port for a forwarded connection from @saddr
+ * (mapped): the host client's own if the 4-tuple is free, else the next
+ * free one above 1024
  * Return: port in network order, or 0 if none was found in 64 tries
  */
 static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
-			     uint16_t gport, const struct sockaddr_storage *peer)
+			     uint16_t gport, const uint8_t *saddr,
+			     const struct sockaddr_storage *peer)
 {
-	uint8_t gw[16];
 	uint16_t p = 0;
 	int i;
 
-	tcp_map4(gw, un->cfg.gw);
 	if (peer->ss_family == AF_INET)
 		p = ntohs(((const struct sockaddr_in *)peer)->sin_port);
 	else if (peer->ss_family == AF_INET6)
@@ -50,7 +53,7 @@ static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
 	for (i = 0; i < 64; i++, p++) {
 		if (p < 1024)
 			p = (uint16_t)(32768 + (p % 28232));
-		if (!tcp_lookup_addr(un->tcp, gaddr, gport, gw, htons(p)))
+		if (!tcp_lookup_addr(un->tcp, gaddr, gport, saddr, htons(p)))
 			return htons(p);
 	}
 	return 0;
@@ -60,6 +63,7 @@ static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
  * tcp_inbound() - A host client connected to a TCP forward (see fwd.h)
  * @fd:		accepted non-blocking socket, now ours (closed on failure)
  * @peer:	the client's address
+ * @src_ip:	the guest sees the connection come from there (fwd_source())
  * @guest_ip:	guest address, network order
  * @guest_port:	guest port, network order
  * @guest_mac:	where the guest is
@@ -67,21 +71,21 @@ static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
  * Return: 0, or negative errno (@fd closed, the client reset)
  */
 int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
-		uint32_t guest_ip, uint16_t guest_port,
+		uint32_t src_ip, uint32_t guest_ip, uint16_t guest_port,
 		const uint8_t *guest_mac)
 {
 	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	int one = 1, zero = 0, ret = -ENOSPC;
-	uint8_t g[16], gw[16];
+	uint8_t g[16], src[16];
 	struct tcp_conn *c;
 	uint16_t port;
 
 	if (!un->tcp || un_flow_charge(un, guest_ip, "TCP forward"))
 		goto refuse;
 	tcp_map4(g, guest_ip);
-	tcp_map4(gw, un->cfg.gw);
-	if (!(port = tcp_fwd_port(un, g, guest_port, peer)) ||
-	    !(c = tcp_conn_new(un, g, guest_port, gw, port))) {
+	tcp_map4(src, src_ip);
+	if (!(port = tcp_fwd_port(un, g, guest_port, src, peer)) ||
+	    !(c = tcp_conn_new(un, g, guest_port, src, port))) {
 		un_flow_release(un, guest_ip);
 		goto refuse;
 	}

@@ -52,13 +52,16 @@
  * Inbound flows (port forwards, fwd.c): a datagram from a host client on a
  * forward's socket reaches udp_inbound(), which finds or makes the flow of
  * (forward socket, client address and port, guest address and port) in a
- * third table, by_peer.  The guest sees it come from the gateway address and
- * a source port chosen so that the flow's key in by_key, (guest, guest port,
- * gateway, source port), is one no other flow holds: the client's own port
- * if free, else a free ephemeral one (RFC 6335 range); never 53 or 67, which
- * the DNS forwarder and DHCP server answer to.  The guest's replies, to the
- * gateway at that port, find the flow in by_key like any outbound datagram
- * and go to the client with sendto() on the forward socket.
+ * third table, by_peer.  The guest sees it come from the address fwd.c
+ * chose (fwd_source(): the gateway, or with forward-source=client the
+ * client's own) and a source port chosen so that the flow's key in by_key,
+ * (guest, guest port, that address, source port), is one no other flow
+ * holds: the client's own port if free, else a free ephemeral one (RFC 6335
+ * range); from the gateway never 53 or 67, which the DNS forwarder and DHCP
+ * server answer to.  The guest's replies, to that address and port, find
+ * the flow in by_key like any outbound datagram, before the egress policy
+ * is asked (it judges new outbound flows only), and go to the client with
+ * sendto() on the forward socket.
  *
  * That socket belongs to fwd.c: an inbound flow has no socket of its own,
  * nothing in epoll, and never closes the forward's.  So that a flow never
@@ -147,7 +150,8 @@ union udp_sockaddr {
 };
 
 struct udp_flow {
-	struct udp_key key;	/* inbound: daddr is the gateway, dport ours */
+	struct udp_key key;	/* inbound: daddr is the gateway or the client
+				 * (fwd_source()), dport ours */
 	GList lru;		/* link in un_udp.lru; data: this flow */
 	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
 	uint8_t cmac[ETH_ALEN];	/* IPv6: the MAC the flow is charged to */
@@ -849,8 +853,8 @@ static int udp_peer_key_make(const struct un_udp *u, int fd,
  * udp_inbound_key_free() - May an inbound flow take the by_key key @k?
  *
  * Yes if no flow holds it, or only an orphan (its forward is gone), which
- * then ends now.  Ports the gateway serves itself are never free: a guest's
- * reply to them would go to that service instead.
+ * then ends now.  Ports our addresses serve themselves are never free: a
+ * guest's reply to them would go to that service instead.
  *
  * Return: true if @k is free now
  */
@@ -858,8 +862,9 @@ static bool udp_inbound_key_free(struct usernat *un, const struct udp_key *k)
 {
 	struct udp_flow *f;
 
-	if (!k->dport || k->dport == htons(53) ||
-	    k->dport == htons(DHCP_SERVER_PORT))
+	if (!k->dport || (un_is_ours(un, udp_v4(k->daddr)) &&
+			  (k->dport == htons(53) ||
+			   k->dport == htons(DHCP_SERVER_PORT))))
 		return false;
 	f = g_hash_table_lookup(un->udp->by_key, k);
 	if (!f)
@@ -899,6 +904,7 @@ static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
 /**
  * udp_inbound_new() - Create the inbound flow for client key @pk
  * @peer, @peer_len:	the client's address, copied
+ * @src_ip:		the flow's address on the guest side (fwd_source())
  *
  * Return: new flow (owned by the tables), or NULL (counted) if the guest is
  * over its flow limit or no source port is free
@@ -906,14 +912,14 @@ static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
 static struct udp_flow *udp_inbound_new(struct usernat *un,
 					const struct udp_peer_key *pk,
 					const struct sockaddr_storage *peer,
-					socklen_t peer_len)
+					socklen_t peer_len, uint32_t src_ip)
 {
 	struct un_udp *u = un->udp;
 	struct udp_key k = { .seed = u->seed, .gport = pk->gport };
 	struct udp_flow *f;
 
 	udp_map4(k.gaddr, pk->gaddr);
-	udp_map4(k.daddr, un->cfg.gw);
+	udp_map4(k.daddr, src_ip);
 	if (udp_inbound_sport(un, &k, pk->port)) {
 		UN_COUNT(un, drop_udp_inbound);
 		return NULL;
@@ -943,16 +949,17 @@ static struct udp_flow *udp_inbound_new(struct usernat *un,
  * @fd:		the forward socket it arrived on; fwd.c keeps owning it, and
  *		calls udp_fwd_closing() before closing it
  * @peer, @peer_len:	the client
+ * @src_ip:	where a new flow comes from on the guest side (fwd_source())
  * @guest_ip, @guest_port:	where it goes, network order
  * @guest_mac:	the guest's Ethernet address
  * @data, @len:	the datagram (not kept)
  *
- * The guest sees it from the gateway address and the flow's port; see the
- * theory above.  Datagrams too big for the guest MTU are dropped, counted.
+ * The guest sees it from the flow's address and port; see the theory
+ * above.  Datagrams too big for the guest MTU are dropped, counted.
  */
 void udp_inbound(struct usernat *un, int fd,
 		 const struct sockaddr_storage *peer, socklen_t peer_len,
-		 uint32_t guest_ip, uint16_t guest_port,
+		 uint32_t src_ip, uint32_t guest_ip, uint16_t guest_port,
 		 const uint8_t *guest_mac, const uint8_t *data, size_t len)
 {
 	struct un_udp *u = un->udp;
@@ -971,7 +978,7 @@ void udp_inbound(struct usernat *un, int fd,
 		return;
 	}
 	f = g_hash_table_lookup(u->by_peer, &pk);
-	if (!f && !(f = udp_inbound_new(un, &pk, peer, peer_len)))
+	if (!f && !(f = udp_inbound_new(un, &pk, peer, peer_len, src_ip)))
 		return;
 	memcpy(f->mac, guest_mac, ETH_ALEN);
 	udp_flow_touch(u, f, un_now_ms());
