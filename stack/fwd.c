@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "fwd.h"
+#include "ip6.h"
 #include "stack.h"
 
 #define FWD_MAX_SOCKETS	4096	/* host ports over all forwards */
@@ -185,9 +186,16 @@ int fwd_parse(const char *s, struct fwd_spec *f, char **err)
 		goto bad;
 	memcpy(addr, sep + 1, n);
 	addr[n] = 0;
-	if (n && inet_pton(AF_INET, addr, &f->guest_ip) != 1)
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr[n - 1] = 0;
+		if (inet_pton(AF_INET6, addr + 1, f->guest_ip6) != 1)
+			return fwd_err(err, -EINVAL, "forward '%s': bad guest "
+				       "address", s);
+		f->guest_v6 = true;
+	} else if (n && inet_pton(AF_INET, addr, &f->guest_ip) != 1) {
 		return fwd_err(err, -EINVAL, "forward '%s': bad guest address "
-			       "(IPv4)", s);
+			       "(IPv4, or [IPv6])", s);
+	}
 	if (parse_port_range(gcolon + 1, strlen(gcolon + 1), &gp, &gpe))
 		return fwd_err(err, -EINVAL, "forward '%s': bad guest port", s);
 	if (gpe != gp && gpe - gp != f->host_port_end - f->host_port)
@@ -314,7 +322,13 @@ int usernat_forward_add(struct usernat *un, const char *spec, char **err)
 			     un_is_ours(un, e.f.guest_ip)))
 		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
 			       "not a guest address of the network", spec);
-	if (!e.f.guest_ip && usernat_leases(un, NULL, 0) > 1)
+	if (e.f.guest_v6 && (!un->cfg.ipv6 ||
+			     !ip6_in_prefix(un, e.f.guest_ip6) ||
+			     ip6_is_ours(un, e.f.guest_ip6)))
+		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
+			       "not a guest address in prefix6", spec);
+	if (!e.f.guest_ip && !e.f.guest_v6 &&
+	    usernat_leases(un, NULL, 0) > 1)
 		return fwd_err(err, -EINVAL, "forward '%s': several guests "
 			       "hold leases: give the guest address", spec);
 	strcpy(e.spec, spec);
@@ -382,19 +396,49 @@ void usernat_forward_foreach(const struct usernat *un,
 	}
 }
 
+/** fwd_map4() - Write IPv4 address @a4 (network order) as ::ffff:a4 */
+static void fwd_map4(uint8_t *out, uint32_t a4)
+{
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+}
+
+static void fwd_target_source(const struct usernat *un,
+			      const struct sockaddr_storage *peer,
+			      struct fwd_target *t);
+
 /**
  * fwd_guest() - The guest a connection of forward @e goes to
- * Return: 0 with @ip and @mac set, or -1 (logged) if there is none
+ * @t:		its address, port @port (network order) and MAC are set
+ *
+ * IPv4: the forward's address, or the one leased guest.  IPv6: the
+ * forward's address, which must be in the neighbour table (the guest has
+ * sent something from it: SLAAC's DAD and router solicitation do).
+ * Return: 0, or -1 (logged) if there is none
  */
 static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
-		     uint32_t *ip, const uint8_t **mac)
+		     uint16_t port, struct fwd_target *t)
 {
 	const struct un_guest *g;
 	struct usernat_lease l;
-	char a[16];
+	char a[INET6_ADDRSTRLEN];
+	uint32_t ip;
 
-	*ip = e->f.guest_ip;
-	if (!*ip) {
+	memset(t, 0, sizeof(*t));
+	t->guest_port = port;
+	if (e->f.guest_v6) {
+		t->v6 = true;
+		memcpy(t->guest, e->f.guest_ip6, 16);
+		if (ip6_neigh_find(un, t->guest, t->mac))
+			return 0;
+		un_warn(un, "forward %s: guest %s not seen on the network yet, "
+			"connection refused", e->spec,
+			inet_ntop(AF_INET6, t->guest, a, sizeof(a)));
+		return -1;
+	}
+	ip = e->f.guest_ip;
+	if (!ip) {
 		size_t n = usernat_leases(un, &l, 1);
 
 		if (n > 1) {
@@ -403,14 +447,15 @@ static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
 				e->spec);
 			return -1;
 		}
-		*ip = n ? l.ip : un->cfg.dhcp_start;
+		ip = n ? l.ip : un->cfg.dhcp_start;
 	}
-	if (!(g = un_guest_find(un, *ip))) {
+	if (!(g = un_guest_find(un, ip))) {
 		un_warn(un, "forward %s: guest %s not seen on the network yet, "
-			"connection refused", e->spec, un_ip4_str(*ip, a));
+			"connection refused", e->spec, un_ip4_str(ip, a));
 		return -1;
 	}
-	*mac = g->mac;
+	fwd_map4(t->guest, ip);
+	memcpy(t->mac, g->mac, ETH_ALEN);
 	return 0;
 }
 
@@ -447,15 +492,47 @@ uint32_t fwd_source(const struct usernat *un,
 }
 
 /**
+ * fwd_source6() - As fwd_source(), toward an IPv6 guest
+ * @out:	gateway6, or with forward-source=client the client's IPv6
+ *		address if the guest answers it through its default router:
+ *		not ::1 or ::, nor link-local, multicast, IPv4-mapped (an IPv4
+ *		client) or in prefix6 (on-link)
+ */
+void fwd_source6(const struct usernat *un,
+		 const struct sockaddr_storage *peer, uint8_t *out)
+{
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+
+	memcpy(out, un->cfg.gw6, 16);
+	if (!un->cfg.fwd_client_source || peer->ss_family != AF_INET6 ||
+	    IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+	    IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
+	    IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) ||
+	    ip6_in_prefix(un, a->s6_addr))
+		return;
+	memcpy(out, a->s6_addr, 16);
+}
+
+/** fwd_target_source() - Set @t->src for client @peer (fwd_source*()) */
+static void fwd_target_source(const struct usernat *un,
+			      const struct sockaddr_storage *peer,
+			      struct fwd_target *t)
+{
+	if (t->v6)
+		fwd_source6(un, peer, t->src);
+	else
+		fwd_map4(t->src, fwd_source(un, peer));
+}
+
+/**
  * fwd_ready() - A forward socket is readable: accept, or read datagrams
  */
 void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 {
 	struct un_fwd *st = un->fwd;
+	struct fwd_target t;
 	struct fwd_sock *s;
 	struct fwd_entry *e;
-	const uint8_t *mac;
-	uint32_t gip;
 	int i;
 
 	if (!st || ref.idx >= st->socks->len)
@@ -475,24 +552,24 @@ void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 				     SOCK_NONBLOCK | SOCK_CLOEXEC);
 			if (fd < 0)
 				return;
-			if (fwd_guest(un, e, &gip, &mac)) {
+			if (fwd_guest(un, e, s->guest_port, &t)) {
 				close(fd);
 				continue;
 			}
+			fwd_target_source(un, &peer, &t);
 			e->accepted++;
-			tcp_inbound(un, fd, &peer, fwd_source(un, &peer), gip,
-				    s->guest_port, mac);
+			tcp_inbound(un, fd, &peer, &t);
 			continue;
 		}
 		n = recvfrom(s->fd, st->buf, sizeof(st->buf), MSG_DONTWAIT,
 			     (struct sockaddr *)&peer, &plen);
 		if (n < 0)
 			return;
-		if (fwd_guest(un, e, &gip, &mac))
+		if (fwd_guest(un, e, s->guest_port, &t))
 			continue;
+		fwd_target_source(un, &peer, &t);
 		e->accepted++;
-		udp_inbound(un, s->fd, &peer, plen, fwd_source(un, &peer), gip,
-			    s->guest_port, mac, st->buf, (size_t)n);
+		udp_inbound(un, s->fd, &peer, plen, &t, st->buf, (size_t)n);
 	}
 }
 
