@@ -11,7 +11,10 @@
  * resolved when a connection arrives, to the single guest holding a DHCP
  * lease (the first DHCP address if none does yet, as QEMU does); with
  * several leases the address is required and such connections are refused
- * with a log line.
+ * with a log line.  GUESTADDR may be [IPv6], an address in prefix6: then it
+ * is always given (SLAAC leases nothing) and its MAC comes from the
+ * neighbour table (ip6_neigh_find()); a guest not seen using it yet has
+ * its connections refused, logged.
  *
  * Each host port is one listening (TCP) or bound (UDP) socket in the
  * instance's epoll set, tagged UN_EP_FWD with its slot index.  Accepted
@@ -25,17 +28,19 @@
  * Source address (forward-source=gateway|client, one setting per
  * instance): by default a forwarded connection reaches the guest from the
  * gateway address, as with QEMU's hostfwd, so the guest needs no route
- * beyond its own network.  With "client" the guest sees the client's real
- * IPv4 address and port instead (logs, access rules), and answers it
+ * beyond its own network (gateway6 for an IPv6 guest).  With "client" the
+ * guest sees the client's real address and port instead (logs, access
+ * rules), and answers it
  * through its default router, i.e. us: the reply's 4-tuple matches the
  * forwarded flow (tcp_lookup_addr(), udp.c's by_key) before any egress
  * policy or --restrict check, which only judge new outbound flows.  That
  * only works for addresses the guest would send to its router, so
- * fwd_source() still uses the gateway for clients on the host's loopback
- * (127/8: a guest drops packets to its own loopback net), IPv6 clients
- * (the guest side is IPv4), and addresses the guest takes for on-link:
- * its own network and 169.254/16 (RFC 3927), as well as 0/8 and
- * multicast/reserved ones, which are never a source (RFC 1122 3.2.1.3).
+ * fwd_source() and fwd_source6() still use the gateway for clients on the
+ * host's loopback (127/8, ::1: a guest drops packets to its own loopback),
+ * clients of the other family (no translation between them), and
+ * addresses the guest takes for on-link: its own network or prefix,
+ * 169.254/16 (RFC 3927) and fe80::/10, as well as 0/8, ::, multicast and
+ * reserved ones, which are never a source (RFC 1122 3.2.1.3).
  * The setting is per instance rather than per forward because what makes
  * it work, the guest's default route through us, belongs to the network.
  */
