@@ -591,8 +591,8 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 		else if (v && !strcmp(v, "client"))
 			cfg->fwd_client_source = true;
 		else
-			return set_err(err, -EINVAL, "forward-source: '%s': use "
-				       "gateway or client", v ? v : "");
+			return set_err(err, -EINVAL, "forward-source: '%s': "
+				       "use gateway or client", v ? v : "");
 		return 0;
 	}
 	if (!strcmp(key, "pcap"))

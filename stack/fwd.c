@@ -491,7 +491,8 @@ uint32_t fwd_source(const struct usernat *un,
 	h = ntohl(a);
 	if ((h >> 24) == 0 || (h >> 24) == 127 ||	/* RFC 1122 3.2.1.3 */
 	    (h >> 16) == 0xa9fe ||			/* RFC 3927 */
-	    h >= 0xe0000000 || un_in_net(un, a))	/* class D, E; on-link */
+	    h >= 0xe0000000 ||				/* class D, E */
+	    un_in_net(un, a))				/* on-link */
 		return un->cfg.gw;
 	return a;
 }
@@ -506,7 +507,8 @@ uint32_t fwd_source(const struct usernat *un,
 void fwd_source6(const struct usernat *un,
 		 const struct sockaddr_storage *peer, uint8_t *out)
 {
-	const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+	const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)peer;
+	const struct in6_addr *a = &p6->sin6_addr;
 
 	memcpy(out, un->cfg.gw6, 16);
 	if (!un->cfg.fwd_client_source || peer->ss_family != AF_INET6 ||

@@ -16,7 +16,7 @@ struct fwd_spec {
 	struct sockaddr_storage host;	/* bind address, port = first port */
 	uint16_t host_port, host_port_end;
 	uint32_t guest_ip;		/* network order; 0: the leased guest */
-	bool guest_v6;			/* the guest address is guest_ip6 */
+	bool guest_v6;			/* the guest is guest_ip6 */
 	uint8_t guest_ip6[16];
 	uint16_t guest_port;		/* first guest port */
 };
@@ -30,7 +30,7 @@ struct fwd_target {
 					 * here (fwd_source()) */
 	uint8_t guest[16];		/* the guest's address */
 	uint16_t guest_port;		/* network order */
-	uint8_t mac[6];			/* the guest's Ethernet address */
+	uint8_t mac[6];			/* the guest's MAC */
 };
 
 int fwd_parse(const char *s, struct fwd_spec *f, char **err);

@@ -7,11 +7,11 @@
  * fwd.c accepts a host client on a forwarded port and hands us the socket
  * (tcp_inbound()).  We then play the client's part toward the guest, an
  * IPv4 or IPv6 one: a SYN from the address fwd.c chose (fwd_source(): the
- * gateway or gateway6, or with forward-source=client the client's own), from the client's own port if
- * that 4-tuple is free (else a nearby one), to the guest's port, with MSS,
- * window scale and SACK-permitted options.  The connection's key is that
- * 4-tuple, so the guest's answers find it whichever source it has.  State
- * SYN_SENT (RFC 9293 3.10.7.3):
+ * gateway or gateway6, or with forward-source=client the client's own),
+ * from the client's own port if that 4-tuple is free (else a nearby one),
+ * to the guest's port, with MSS, window scale and SACK-permitted options.
+ * The connection's key is that 4-tuple, so the guest's answers find it
+ * whichever source it has.  State SYN_SENT (RFC 9293 3.10.7.3):
  *  - the guest's SYN-ACK establishes the connection; from there on it is
  *    an ordinary connection (the host socket is already connected, its
  *    data may be waiting: it is read at once);

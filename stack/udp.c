@@ -151,8 +151,8 @@ union udp_sockaddr {
 };
 
 struct udp_flow {
-	struct udp_key key;	/* inbound: daddr is the gateway or the client
-				 * (fwd_source()), dport ours */
+	struct udp_key key;	/* inbound: daddr is the gateway or the
+				 * client (fwd_source()), dport ours */
 	GList lru;		/* link in un_udp.lru; data: this flow */
 	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
 	uint8_t cmac[ETH_ALEN];	/* IPv6: the MAC the flow is charged to */
@@ -993,8 +993,9 @@ void udp_inbound(struct usernat *un, int fd,
 	memcpy(f->mac, t->mac, ETH_ALEN);
 	udp_flow_touch(u, f, un_now_ms());
 	UN_COUNT(un, udp_inbound);
+	/* IPv6 headers are longer: bufsize is for IPv4 */
 	if (!udp_flow_to_guest(un, f, data, len))
-		UN_COUNT(un, drop_udp_toobig);	/* IPv6 headers are longer */
+		UN_COUNT(un, drop_udp_toobig);
 }
 
 /**
