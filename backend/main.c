@@ -196,7 +196,13 @@ static const GOptionEntry policy_entries[] = {
 static const GOptionEntry nat_entries[] = {
 	CFG_OPT("forward", 'f', "Forward a host port to a guest, repeatable: "
 		"tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (QEMU "
-		"hostfwd syntax; ports may be ranges FIRST-LAST)", "SPEC"),
+		"hostfwd syntax; ports may be ranges FIRST-LAST; GUESTADDR "
+		"IPv4 or [IPv6])", "SPEC"),
+	CFG_OPT("forward-source", 0, "Forwarded connections reach guests from "
+		"the gateway address (default), or from the client's own "
+		"address and port for clients of the guest's address family "
+		"off the host's loopback (guests must route replies through "
+		"the gateway)", "gateway|client"),
 	CFG_OPT("dns-upstream", 0, "DNS server to forward to, repeatable "
 		"(default: nameservers in --resolv-conf)",
 		"ADDR[:PORT]|[ADDR6]:PORT"),

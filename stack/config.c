@@ -50,7 +50,13 @@ static const char config_help[] =
 	"max-flows-per-guest=N  flows of one guest (default 16384)\n"
 	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
 	"forward=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT  port forward, QEMU hostfwd\n"
-	"                       syntax, ports may be ranges (repeatable)\n"
+	"                       syntax, ports may be ranges, GADDR IPv4 or\n"
+	"                       [IPv6] (repeatable)\n"
+	"forward-source=gateway|client  where forwarded connections come from,\n"
+	"                       as guests see them: the gateway address\n"
+	"                       (default) or the client's own address and port\n"
+	"                       (clients of the guest's family, off the host's\n"
+	"                       loopback; others still come from the gateway)\n"
 	"pcap=FILE              record every frame, both ways, in pcap format\n"
 	"pcap-max=SIZE          stop capturing at SIZE bytes (K, M, G suffixes;\n"
 	"                       default 1G; 0: no cap)\n"
@@ -70,9 +76,9 @@ static const char *const config_keys[] = {
 	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
-	"max-half-open", "forward", "pcap", "pcap-max", "log-level",
-	"restrict", "allow", "deny", "prefix6", "gateway6", "dns6", "no-ipv6",
-	NULL
+	"max-half-open", "forward", "forward-source", "pcap", "pcap-max",
+	"log-level", "restrict", "allow", "deny", "prefix6", "gateway6",
+	"dns6", "no-ipv6", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
@@ -575,6 +581,18 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			return r;
 		}
 		g_ptr_array_add(cfg->forwards, g_strdup(v));
+		return 0;
+	}
+	if (!strcmp(key, "forward-source")) {
+		/* One choice per instance, not per forward: it depends on the
+		 * guest routing its replies through us (fwd_source()) */
+		if (v && !strcmp(v, "gateway"))
+			cfg->fwd_client_source = false;
+		else if (v && !strcmp(v, "client"))
+			cfg->fwd_client_source = true;
+		else
+			return set_err(err, -EINVAL, "forward-source: '%s': "
+				       "use gateway or client", v ? v : "");
 		return 0;
 	}
 	if (!strcmp(key, "pcap"))

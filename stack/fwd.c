@@ -11,7 +11,10 @@
  * resolved when a connection arrives, to the single guest holding a DHCP
  * lease (the first DHCP address if none does yet, as QEMU does); with
  * several leases the address is required and such connections are refused
- * with a log line.
+ * with a log line.  GUESTADDR may be [IPv6], an address in prefix6: then it
+ * is always given (SLAAC leases nothing) and its MAC comes from the
+ * neighbour table (ip6_neigh_find()); a guest not seen using it yet has
+ * its connections refused, logged.
  *
  * Each host port is one listening (TCP) or bound (UDP) socket in the
  * instance's epoll set, tagged UN_EP_FWD with its slot index.  Accepted
@@ -21,6 +24,25 @@
  * belong to TCP by then).  UDP flows reply through the forward's socket,
  * so udp.c is told before it closes (udp_fwd_closing()) and their replies
  * are dropped from then on.
+ *
+ * Source address (forward-source=gateway|client, one setting per
+ * instance): by default a forwarded connection reaches the guest from the
+ * gateway address, as with QEMU's hostfwd, so the guest needs no route
+ * beyond its own network (gateway6 for an IPv6 guest).  With "client" the
+ * guest sees the client's real address and port instead (logs, access
+ * rules), and answers it
+ * through its default router, i.e. us: the reply's 4-tuple matches the
+ * forwarded flow (tcp_lookup_addr(), udp.c's by_key) before any egress
+ * policy or --restrict check, which only judge new outbound flows.  That
+ * only works for addresses the guest would send to its router, so
+ * fwd_source() and fwd_source6() still use the gateway for clients on the
+ * host's loopback (127/8, ::1: a guest drops packets to its own loopback),
+ * clients of the other family (no translation between them), and
+ * addresses the guest takes for on-link: its own network or prefix,
+ * 169.254/16 (RFC 3927) and fe80::/10, as well as 0/8, ::, multicast and
+ * reserved ones, which are never a source (RFC 1122 3.2.1.3).
+ * The setting is per instance rather than per forward because what makes
+ * it work, the guest's default route through us, belongs to the network.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +55,7 @@
 #include <unistd.h>
 
 #include "fwd.h"
+#include "ip6.h"
 #include "stack.h"
 
 #define FWD_MAX_SOCKETS	4096	/* host ports over all forwards */
@@ -168,9 +191,16 @@ int fwd_parse(const char *s, struct fwd_spec *f, char **err)
 		goto bad;
 	memcpy(addr, sep + 1, n);
 	addr[n] = 0;
-	if (n && inet_pton(AF_INET, addr, &f->guest_ip) != 1)
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr[n - 1] = 0;
+		if (inet_pton(AF_INET6, addr + 1, f->guest_ip6) != 1)
+			return fwd_err(err, -EINVAL, "forward '%s': bad guest "
+				       "address", s);
+		f->guest_v6 = true;
+	} else if (n && inet_pton(AF_INET, addr, &f->guest_ip) != 1) {
 		return fwd_err(err, -EINVAL, "forward '%s': bad guest address "
-			       "(IPv4)", s);
+			       "(IPv4, or [IPv6])", s);
+	}
 	if (parse_port_range(gcolon + 1, strlen(gcolon + 1), &gp, &gpe))
 		return fwd_err(err, -EINVAL, "forward '%s': bad guest port", s);
 	if (gpe != gp && gpe - gp != f->host_port_end - f->host_port)
@@ -297,7 +327,13 @@ int usernat_forward_add(struct usernat *un, const char *spec, char **err)
 			     un_is_ours(un, e.f.guest_ip)))
 		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
 			       "not a guest address of the network", spec);
-	if (!e.f.guest_ip && usernat_leases(un, NULL, 0) > 1)
+	if (e.f.guest_v6 && (!un->cfg.ipv6 ||
+			     !ip6_in_prefix(un, e.f.guest_ip6) ||
+			     ip6_is_ours(un, e.f.guest_ip6)))
+		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
+			       "not a guest address in prefix6", spec);
+	if (!e.f.guest_ip && !e.f.guest_v6 &&
+	    usernat_leases(un, NULL, 0) > 1)
 		return fwd_err(err, -EINVAL, "forward '%s': several guests "
 			       "hold leases: give the guest address", spec);
 	strcpy(e.spec, spec);
@@ -365,19 +401,49 @@ void usernat_forward_foreach(const struct usernat *un,
 	}
 }
 
+/** fwd_map4() - Write IPv4 address @a4 (network order) as ::ffff:a4 */
+static void fwd_map4(uint8_t *out, uint32_t a4)
+{
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+}
+
+static void fwd_target_source(const struct usernat *un,
+			      const struct sockaddr_storage *peer,
+			      struct fwd_target *t);
+
 /**
  * fwd_guest() - The guest a connection of forward @e goes to
- * Return: 0 with @ip and @mac set, or -1 (logged) if there is none
+ * @t:		its address, port @port (network order) and MAC are set
+ *
+ * IPv4: the forward's address, or the one leased guest.  IPv6: the
+ * forward's address, which must be in the neighbour table (the guest has
+ * sent something from it: SLAAC's DAD and router solicitation do).
+ * Return: 0, or -1 (logged) if there is none
  */
 static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
-		     uint32_t *ip, const uint8_t **mac)
+		     uint16_t port, struct fwd_target *t)
 {
 	const struct un_guest *g;
 	struct usernat_lease l;
-	char a[16];
+	char a[INET6_ADDRSTRLEN];
+	uint32_t ip;
 
-	*ip = e->f.guest_ip;
-	if (!*ip) {
+	memset(t, 0, sizeof(*t));
+	t->guest_port = port;
+	if (e->f.guest_v6) {
+		t->v6 = true;
+		memcpy(t->guest, e->f.guest_ip6, 16);
+		if (ip6_neigh_find(un, t->guest, t->mac))
+			return 0;
+		un_warn(un, "forward %s: guest %s not seen on the network yet, "
+			"connection refused", e->spec,
+			inet_ntop(AF_INET6, t->guest, a, sizeof(a)));
+		return -1;
+	}
+	ip = e->f.guest_ip;
+	if (!ip) {
 		size_t n = usernat_leases(un, &l, 1);
 
 		if (n > 1) {
@@ -386,15 +452,83 @@ static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
 				e->spec);
 			return -1;
 		}
-		*ip = n ? l.ip : un->cfg.dhcp_start;
+		ip = n ? l.ip : un->cfg.dhcp_start;
 	}
-	if (!(g = un_guest_find(un, *ip))) {
+	if (!(g = un_guest_find(un, ip))) {
 		un_warn(un, "forward %s: guest %s not seen on the network yet, "
-			"connection refused", e->spec, un_ip4_str(*ip, a));
+			"connection refused", e->spec, un_ip4_str(ip, a));
 		return -1;
 	}
-	*mac = g->mac;
+	fwd_map4(t->guest, ip);
+	memcpy(t->mac, g->mac, ETH_ALEN);
 	return 0;
+}
+
+/**
+ * fwd_source() - The address a forwarded flow from client @peer comes from,
+ * as the guest sees it (see "Source address" in the theory above)
+ * @peer:	the client, from accept() or recvfrom()
+ *
+ * Return: the client's IPv4 address with forward-source=client if the
+ * guest can answer it through its default router, else the gateway
+ * address; network order
+ */
+uint32_t fwd_source(const struct usernat *un,
+		    const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
+	uint32_t a, h;
+
+	if (!un->cfg.fwd_client_source)
+		return un->cfg.gw;
+	if (peer->ss_family == AF_INET)
+		a = ((const struct sockaddr_in *)peer)->sin_addr.s_addr;
+	else if (peer->ss_family == AF_INET6 &&
+		 IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr))
+		memcpy(&a, a6->sin6_addr.s6_addr + 12, 4);
+	else
+		return un->cfg.gw;
+	h = ntohl(a);
+	if ((h >> 24) == 0 || (h >> 24) == 127 ||	/* RFC 1122 3.2.1.3 */
+	    (h >> 16) == 0xa9fe ||			/* RFC 3927 */
+	    h >= 0xe0000000 ||				/* class D, E */
+	    un_in_net(un, a))				/* on-link */
+		return un->cfg.gw;
+	return a;
+}
+
+/**
+ * fwd_source6() - As fwd_source(), toward an IPv6 guest
+ * @out:	gateway6, or with forward-source=client the client's IPv6
+ *		address if the guest answers it through its default router:
+ *		not ::1 or ::, nor link-local, multicast, IPv4-mapped (an IPv4
+ *		client) or in prefix6 (on-link)
+ */
+void fwd_source6(const struct usernat *un,
+		 const struct sockaddr_storage *peer, uint8_t *out)
+{
+	const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)peer;
+	const struct in6_addr *a = &p6->sin6_addr;
+
+	memcpy(out, un->cfg.gw6, 16);
+	if (!un->cfg.fwd_client_source || peer->ss_family != AF_INET6 ||
+	    IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
+	    IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) ||
+	    IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_V4COMPAT(a) ||
+	    ip6_in_prefix(un, a->s6_addr))
+		return;
+	memcpy(out, a->s6_addr, 16);
+}
+
+/** fwd_target_source() - Set @t->src for client @peer (fwd_source*()) */
+static void fwd_target_source(const struct usernat *un,
+			      const struct sockaddr_storage *peer,
+			      struct fwd_target *t)
+{
+	if (t->v6)
+		fwd_source6(un, peer, t->src);
+	else
+		fwd_map4(t->src, fwd_source(un, peer));
 }
 
 /**
@@ -403,10 +537,9 @@ static int fwd_guest(struct usernat *un, const struct fwd_entry *e,
 void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 {
 	struct un_fwd *st = un->fwd;
+	struct fwd_target t;
 	struct fwd_sock *s;
 	struct fwd_entry *e;
-	const uint8_t *mac;
-	uint32_t gip;
 	int i;
 
 	if (!st || ref.idx >= st->socks->len)
@@ -426,23 +559,24 @@ void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events)
 				     SOCK_NONBLOCK | SOCK_CLOEXEC);
 			if (fd < 0)
 				return;
-			if (fwd_guest(un, e, &gip, &mac)) {
+			if (fwd_guest(un, e, s->guest_port, &t)) {
 				close(fd);
 				continue;
 			}
+			fwd_target_source(un, &peer, &t);
 			e->accepted++;
-			tcp_inbound(un, fd, &peer, gip, s->guest_port, mac);
+			tcp_inbound(un, fd, &peer, &t);
 			continue;
 		}
 		n = recvfrom(s->fd, st->buf, sizeof(st->buf), MSG_DONTWAIT,
 			     (struct sockaddr *)&peer, &plen);
 		if (n < 0)
 			return;
-		if (fwd_guest(un, e, &gip, &mac))
+		if (fwd_guest(un, e, s->guest_port, &t))
 			continue;
+		fwd_target_source(un, &peer, &t);
 		e->accepted++;
-		udp_inbound(un, s->fd, &peer, plen, gip, s->guest_port, mac,
-			    st->buf, (size_t)n);
+		udp_inbound(un, s->fd, &peer, plen, &t, st->buf, (size_t)n);
 	}
 }
 

@@ -157,6 +157,8 @@ struct usernat_config {
 	char pcap[256];		/* capture file, empty: none */
 	uint64_t pcap_max;	/* capture size cap in bytes, 0: none */
 	GPtrArray *forwards;	/* char *, "tcp::2222-:22" */
+	bool fwd_client_source;	/* forward-source=client: forwarded flows
+				 * keep the client's address (fwd_source()) */
 	GArray *dns_upstreams;	/* struct sockaddr_storage; empty: resolv.conf */
 	char resolv_conf[256];	/* where to read upstreams from */
 	struct un_limits lim;

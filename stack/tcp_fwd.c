@@ -5,10 +5,13 @@
  * DOC: Theory of operation
  *
  * fwd.c accepts a host client on a forwarded port and hands us the socket
- * (tcp_inbound()).  We then play the client's part toward the guest: a SYN
- * from the gateway address, from the client's own port if that 4-tuple is
- * free (else a nearby one), to the guest's port, with MSS, window scale
- * and SACK-permitted options.  State SYN_SENT (RFC 9293 3.10.7.3):
+ * (tcp_inbound()).  We then play the client's part toward the guest, an
+ * IPv4 or IPv6 one: a SYN from the address fwd.c chose (fwd_source(): the
+ * gateway or gateway6, or with forward-source=client the client's own),
+ * from the client's own port if that 4-tuple is free (else a nearby one),
+ * to the guest's port, with MSS, window scale and SACK-permitted options.
+ * The connection's key is that 4-tuple, so the guest's answers find it
+ * whichever source it has.  State SYN_SENT (RFC 9293 3.10.7.3):
  *  - the guest's SYN-ACK establishes the connection; from there on it is
  *    an ordinary connection (the host socket is already connected, its
  *    data may be waiting: it is read at once);
@@ -31,18 +34,18 @@
 #include "wire/ip4.h"
 
 /**
- * tcp_fwd_port() - A source port for a forwarded connection: the host
- * client's own if the 4-tuple is free, else the next free one above 1024
+ * tcp_fwd_port() - A source port for a forwarded connection from @saddr
+ * (mapped): the host client's own if the 4-tuple is free, else the next
+ * free one above 1024
  * Return: port in network order, or 0 if none was found in 64 tries
  */
 static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
-			     uint16_t gport, const struct sockaddr_storage *peer)
+			     uint16_t gport, const uint8_t *saddr,
+			     const struct sockaddr_storage *peer)
 {
-	uint8_t gw[16];
 	uint16_t p = 0;
 	int i;
 
-	tcp_map4(gw, un->cfg.gw);
 	if (peer->ss_family == AF_INET)
 		p = ntohs(((const struct sockaddr_in *)peer)->sin_port);
 	else if (peer->ss_family == AF_INET6)
@@ -50,47 +53,59 @@ static uint16_t tcp_fwd_port(const struct usernat *un, const uint8_t *gaddr,
 	for (i = 0; i < 64; i++, p++) {
 		if (p < 1024)
 			p = (uint16_t)(32768 + (p % 28232));
-		if (!tcp_lookup_addr(un->tcp, gaddr, gport, gw, htons(p)))
+		if (!tcp_lookup_addr(un->tcp, gaddr, gport, saddr, htons(p)))
 			return htons(p);
 	}
 	return 0;
 }
 
 /**
+ * tcp_inbound_charge() - Count a forwarded connection against its guest's
+ * flow limit: by address for IPv4, by MAC for IPv6 (as tcp_charge())
+ * Return: 0, or nonzero if over a limit
+ */
+static int tcp_inbound_charge(struct usernat *un, const struct fwd_target *t)
+{
+	if (t->v6)
+		return un_flow_charge6(un, t->mac, "TCP forward");
+	return un_flow_charge(un, tcp_v4(t->guest), "TCP forward");
+}
+
+/**
  * tcp_inbound() - A host client connected to a TCP forward (see fwd.h)
  * @fd:		accepted non-blocking socket, now ours (closed on failure)
  * @peer:	the client's address
- * @guest_ip:	guest address, network order
- * @guest_port:	guest port, network order
- * @guest_mac:	where the guest is
+ * @t:		the guest (address, port, MAC) and the address the
+ *		connection comes from (fwd_source()); IPv4 ones mapped
  *
  * Return: 0, or negative errno (@fd closed, the client reset)
  */
 int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
-		uint32_t guest_ip, uint16_t guest_port,
-		const uint8_t *guest_mac)
+		const struct fwd_target *t)
 {
 	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	int one = 1, zero = 0, ret = -ENOSPC;
-	uint8_t g[16], gw[16];
 	struct tcp_conn *c;
 	uint16_t port;
 
-	if (!un->tcp || un_flow_charge(un, guest_ip, "TCP forward"))
+	if (!un->tcp || tcp_inbound_charge(un, t))
 		goto refuse;
-	tcp_map4(g, guest_ip);
-	tcp_map4(gw, un->cfg.gw);
-	if (!(port = tcp_fwd_port(un, g, guest_port, peer)) ||
-	    !(c = tcp_conn_new(un, g, guest_port, gw, port))) {
-		un_flow_release(un, guest_ip);
+	if (!(port = tcp_fwd_port(un, t->guest, t->guest_port, t->src,
+				  peer)) ||
+	    !(c = tcp_conn_new(un, t->guest, t->guest_port, t->src, port))) {
+		if (t->v6)
+			un_flow_release6(un, t->mac);
+		else
+			un_flow_release(un, tcp_v4(t->guest));
 		goto refuse;
 	}
-	c->flags = TF_CHARGED | TF_INBOUND | TF_WND_DIRTY | TF_WS | TF_SACK;
+	c->flags = TF_CHARGED | TF_INBOUND | TF_WND_DIRTY | TF_WS | TF_SACK |
+		   (t->v6 ? TF_V6 : 0);
 	c->created_ms = c->last_ms = tcp_now();
 	UN_COUNT(un, tcp_opened);
 	UN_COUNT(un, tcp_inbound);
 	un->ctr[UN_CTR_tcp_active]++;
-	memcpy(c->mac, guest_mac, ETH_ALEN);
+	memcpy(c->mac, t->mac, ETH_ALEN);
 	c->fd = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (un->tcp->peek_off)
@@ -100,7 +115,7 @@ int tcp_inbound(struct usernat *un, int fd, const struct sockaddr_storage *peer,
 		return ret;
 	}
 	c->state = TCP_ST_SYN_SENT;
-	c->mss = (uint16_t)tcp_mss_max(un, false);
+	c->mss = (uint16_t)tcp_mss_max(un, t->v6);
 	c->rto = TCP_RTO_INIT;
 	c->snd_una = tcp_iss(un->tcp, c);
 	c->sock_seq = c->peek_seq = c->snd_una + 1;

@@ -47,18 +47,22 @@
  * (icmp6_send_error_flow()), dns6 port 53 is the DNS forwarder, other
  * ports of our addresses get an ICMPv6 port unreachable.  IPv6 flows are
  * charged to the guest's MAC (un_flow_charge6()): a guest has any number
- * of addresses in the prefix.  Inbound (port forward) flows are IPv4 only.
+ * of addresses in the prefix.  Inbound (port forward) flows may lead to
+ * IPv6 guests too: their keys are IPv6, charged to the guest's MAC.
  *
  * Inbound flows (port forwards, fwd.c): a datagram from a host client on a
  * forward's socket reaches udp_inbound(), which finds or makes the flow of
  * (forward socket, client address and port, guest address and port) in a
- * third table, by_peer.  The guest sees it come from the gateway address and
- * a source port chosen so that the flow's key in by_key, (guest, guest port,
- * gateway, source port), is one no other flow holds: the client's own port
- * if free, else a free ephemeral one (RFC 6335 range); never 53 or 67, which
- * the DNS forwarder and DHCP server answer to.  The guest's replies, to the
- * gateway at that port, find the flow in by_key like any outbound datagram
- * and go to the client with sendto() on the forward socket.
+ * third table, by_peer.  The guest sees it come from the address fwd.c
+ * chose (fwd_source(): the gateway, or with forward-source=client the
+ * client's own) and a source port chosen so that the flow's key in by_key,
+ * (guest, guest port, that address, source port), is one no other flow
+ * holds: the client's own port if free, else a free ephemeral one (RFC 6335
+ * range); from the gateway never 53 or 67, which the DNS forwarder and DHCP
+ * server answer to.  The guest's replies, to that address and port, find
+ * the flow in by_key like any outbound datagram, before the egress policy
+ * is asked (it judges new outbound flows only), and go to the client with
+ * sendto() on the forward socket.
  *
  * That socket belongs to fwd.c: an inbound flow has no socket of its own,
  * nothing in epoll, and never closes the forward's.  So that a flow never
@@ -133,7 +137,7 @@ static inline uint32_t udp_v4(const uint8_t *a)
 struct udp_peer_key {
 	uint32_t seed;		/* the table's hash seed, not compared */
 	int fd;			/* forward socket it arrived on (fwd.c's) */
-	uint32_t gaddr;		/* guest, network order */
+	uint8_t gaddr[16];	/* guest; IPv4 mapped, as in struct udp_key */
 	uint16_t gport;		/* guest port, network order */
 	uint16_t family;	/* AF_INET or AF_INET6 */
 	uint16_t port;		/* client's port, network order */
@@ -147,11 +151,12 @@ union udp_sockaddr {
 };
 
 struct udp_flow {
-	struct udp_key key;	/* inbound: daddr is the gateway, dport ours */
+	struct udp_key key;	/* inbound: daddr is the gateway or the
+				 * client (fwd_source()), dport ours */
 	GList lru;		/* link in un_udp.lru; data: this flow */
 	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
 	uint8_t cmac[ETH_ALEN];	/* IPv6: the MAC the flow is charged to */
-	bool v6;		/* an IPv6 flow (outbound only) */
+	bool v6;		/* an IPv6 flow */
 	bool inbound;		/* made by a port forward (udp_inbound()) */
 	int fd;			/* outbound: connected host socket, owned */
 	uint32_t ref;		/* outbound: epoll reference (UN_EP_UDP) */
@@ -218,11 +223,14 @@ static gboolean udp_key_equal(gconstpointer a, gconstpointer b)
 static guint udp_peer_hash(gconstpointer p)
 {
 	const struct udp_peer_key *k = p;
-	uint64_t h = k->seed, a[2];
+	uint64_t h = k->seed, a[2], g[2];
 
 	memcpy(a, k->addr, sizeof(a));
-	h ^= (uint64_t)(uint32_t)k->fd << 32 | k->gaddr;
+	memcpy(g, k->gaddr, sizeof(g));
+	h ^= (uint64_t)(uint32_t)k->fd << 32 | (g[0] ^ g[1]);
 	h *= 0x9e3779b97f4a7c15ULL;
+	h ^= g[1] >> 32;
+	h *= 0xc2b2ae3d27d4eb4fULL;
 	h ^= (uint64_t)k->gport << 32 | (uint64_t)k->family << 16 | k->port;
 	h *= 0xc2b2ae3d27d4eb4fULL;
 	h ^= a[0];
@@ -239,7 +247,7 @@ static gboolean udp_peer_equal(gconstpointer a, gconstpointer b)
 {
 	const struct udp_peer_key *x = a, *y = b;
 
-	return x->fd == y->fd && x->gaddr == y->gaddr &&
+	return x->fd == y->fd && !memcmp(x->gaddr, y->gaddr, 16) &&
 	       x->gport == y->gport && x->family == y->family &&
 	       x->port == y->port && !memcmp(x->addr, y->addr, 16);
 }
@@ -787,6 +795,7 @@ static struct udp_flow *udp_flow_find(struct usernat *un,
 
 /**
  * udp_inbound_reply() - A guest's datagram on inbound flow @f: to its client
+ * @src_mac:	the guest's Ethernet address, as the frame says
  * @payload:	the datagram's payload, untrusted bytes (not kept)
  *
  * Sent with sendto() on the forward socket, which fwd.c owns; if the
@@ -794,14 +803,14 @@ static struct udp_flow *udp_flow_find(struct usernat *un,
  * dropped, and the flow is not refreshed: it idles out.
  */
 static void udp_inbound_reply(struct usernat *un, struct udp_flow *f,
-			      const struct ip4_in *ip,
+			      const uint8_t *src_mac,
 			      const struct pkt *payload)
 {
 	if (f->fwd_fd < 0) {
 		UN_COUNT(un, drop_udp_fwd_gone);
 		return;
 	}
-	memcpy(f->mac, ip->src_mac, ETH_ALEN);
+	memcpy(f->mac, src_mac, ETH_ALEN);
 	udp_flow_touch(un->udp, f, un_now_ms());
 	if (sendto(f->fwd_fd, payload->p, payload->len, MSG_DONTWAIT,
 		   &f->peer.sa, f->peer_len) < 0) {
@@ -815,13 +824,14 @@ static void udp_inbound_reply(struct usernat *un, struct udp_flow *f,
 /**
  * udp_peer_key_make() - The by_peer key of a forward client's datagram
  * @peer, @peer_len:	the client's address, from recvfrom()
+ * @t:			the guest it goes to
  * @k:			output
  *
  * Return: 0, or -EAFNOSUPPORT for an address that is not IPv4 or IPv6
  */
 static int udp_peer_key_make(const struct un_udp *u, int fd,
 			     const struct sockaddr_storage *peer,
-			     socklen_t peer_len, uint32_t gaddr, uint16_t gport,
+			     socklen_t peer_len, const struct fwd_target *t,
 			     struct udp_peer_key *k)
 {
 	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)peer;
@@ -830,8 +840,8 @@ static int udp_peer_key_make(const struct un_udp *u, int fd,
 	memset(k, 0, sizeof(*k));
 	k->seed = u->seed;
 	k->fd = fd;
-	k->gaddr = gaddr;
-	k->gport = gport;
+	memcpy(k->gaddr, t->guest, 16);
+	k->gport = t->guest_port;
 	k->family = peer->ss_family;
 	if (peer->ss_family == AF_INET && peer_len >= sizeof(*a4)) {
 		k->port = a4->sin_port;
@@ -849,17 +859,21 @@ static int udp_peer_key_make(const struct un_udp *u, int fd,
  * udp_inbound_key_free() - May an inbound flow take the by_key key @k?
  *
  * Yes if no flow holds it, or only an orphan (its forward is gone), which
- * then ends now.  Ports the gateway serves itself are never free: a guest's
- * reply to them would go to that service instead.
+ * then ends now.  Ports our addresses serve themselves are never free: a
+ * guest's reply to them would go to that service instead.
  *
  * Return: true if @k is free now
  */
-static bool udp_inbound_key_free(struct usernat *un, const struct udp_key *k)
+static bool udp_inbound_key_free(struct usernat *un, const struct udp_key *k,
+				 bool v6)
 {
 	struct udp_flow *f;
 
-	if (!k->dport || k->dport == htons(53) ||
-	    k->dport == htons(DHCP_SERVER_PORT))
+	bool ours = v6 ? ip6_is_ours(un, k->daddr) :
+			 un_is_ours(un, udp_v4(k->daddr));
+
+	if (!k->dport || (ours && (k->dport == htons(53) ||
+				   k->dport == htons(DHCP_SERVER_PORT))))
 		return false;
 	f = g_hash_table_lookup(un->udp->by_key, k);
 	if (!f)
@@ -879,18 +893,18 @@ static bool udp_inbound_key_free(struct usernat *un, const struct udp_key *k)
  *
  * Return: 0, or -EADDRINUSE if every candidate is taken
  */
-static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
+static int udp_inbound_sport(struct usernat *un, struct udp_key *k, bool v6,
 			     uint16_t client_port)
 {
 	uint32_t start = g_random_int() % UDP_EPHEMERAL_COUNT, i;
 
 	k->dport = client_port;
-	if (udp_inbound_key_free(un, k))
+	if (udp_inbound_key_free(un, k, v6))
 		return 0;
 	for (i = 0; i < UDP_EPHEMERAL_COUNT; i++) {
 		k->dport = htons((uint16_t)(UDP_EPHEMERAL_FIRST +
 					    (start + i) % UDP_EPHEMERAL_COUNT));
-		if (udp_inbound_key_free(un, k))
+		if (udp_inbound_key_free(un, k, v6))
 			return 0;
 	}
 	return -EADDRINUSE;
@@ -899,6 +913,7 @@ static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
 /**
  * udp_inbound_new() - Create the inbound flow for client key @pk
  * @peer, @peer_len:	the client's address, copied
+ * @t:			the guest, and the flow's address on its side
  *
  * Return: new flow (owned by the tables), or NULL (counted) if the guest is
  * over its flow limit or no source port is free
@@ -906,22 +921,26 @@ static int udp_inbound_sport(struct usernat *un, struct udp_key *k,
 static struct udp_flow *udp_inbound_new(struct usernat *un,
 					const struct udp_peer_key *pk,
 					const struct sockaddr_storage *peer,
-					socklen_t peer_len)
+					socklen_t peer_len,
+					const struct fwd_target *t)
 {
 	struct un_udp *u = un->udp;
 	struct udp_key k = { .seed = u->seed, .gport = pk->gport };
 	struct udp_flow *f;
 
-	udp_map4(k.gaddr, pk->gaddr);
-	udp_map4(k.daddr, un->cfg.gw);
-	if (udp_inbound_sport(un, &k, pk->port)) {
+	memcpy(k.gaddr, t->guest, 16);
+	memcpy(k.daddr, t->src, 16);
+	if (udp_inbound_sport(un, &k, t->v6, pk->port)) {
 		UN_COUNT(un, drop_udp_inbound);
 		return NULL;
 	}
-	if (un_flow_charge(un, pk->gaddr, "UDP inbound flow"))
+	if (t->v6 ? un_flow_charge6(un, t->mac, "UDP inbound flow") :
+		    un_flow_charge(un, udp_v4(t->guest), "UDP inbound flow"))
 		return NULL;
 	f = g_new0(struct udp_flow, 1);
 	f->key = k;
+	f->v6 = t->v6;
+	memcpy(f->cmac, t->mac, ETH_ALEN);
 	f->inbound = true;
 	f->fd = -1;
 	f->fwd_fd = pk->fd;
@@ -943,17 +962,16 @@ static struct udp_flow *udp_inbound_new(struct usernat *un,
  * @fd:		the forward socket it arrived on; fwd.c keeps owning it, and
  *		calls udp_fwd_closing() before closing it
  * @peer, @peer_len:	the client
- * @guest_ip, @guest_port:	where it goes, network order
- * @guest_mac:	the guest's Ethernet address
+ * @t:		the guest (address, port, MAC) it goes to, and where a new
+ *		flow comes from on the guest side (fwd_source())
  * @data, @len:	the datagram (not kept)
  *
- * The guest sees it from the gateway address and the flow's port; see the
- * theory above.  Datagrams too big for the guest MTU are dropped, counted.
+ * The guest sees it from the flow's address and port; see the theory
+ * above.  Datagrams too big for the guest MTU are dropped, counted.
  */
 void udp_inbound(struct usernat *un, int fd,
 		 const struct sockaddr_storage *peer, socklen_t peer_len,
-		 uint32_t guest_ip, uint16_t guest_port,
-		 const uint8_t *guest_mac, const uint8_t *data, size_t len)
+		 const struct fwd_target *t, const uint8_t *data, size_t len)
 {
 	struct un_udp *u = un->udp;
 	struct udp_peer_key pk;
@@ -965,18 +983,19 @@ void udp_inbound(struct usernat *un, int fd,
 		UN_COUNT(un, drop_udp_toobig);
 		return;
 	}
-	if (udp_peer_key_make(u, fd, peer, peer_len, guest_ip, guest_port,
-			      &pk)) {
+	if (udp_peer_key_make(u, fd, peer, peer_len, t, &pk)) {
 		UN_COUNT(un, drop_udp_inbound);
 		return;
 	}
 	f = g_hash_table_lookup(u->by_peer, &pk);
-	if (!f && !(f = udp_inbound_new(un, &pk, peer, peer_len)))
+	if (!f && !(f = udp_inbound_new(un, &pk, peer, peer_len, t)))
 		return;
-	memcpy(f->mac, guest_mac, ETH_ALEN);
+	memcpy(f->mac, t->mac, ETH_ALEN);
 	udp_flow_touch(u, f, un_now_ms());
 	UN_COUNT(un, udp_inbound);
-	udp_flow_to_guest(un, f, data, len);
+	/* IPv6 headers are longer: bufsize is for IPv4 */
+	if (!udp_flow_to_guest(un, f, data, len))
+		UN_COUNT(un, drop_udp_toobig);
 }
 
 /**
@@ -1120,7 +1139,7 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 	f = udp_flow_find(un, ip, uh);
 	if (f && f->inbound) {
 		/* a reply to a forward client, whatever the loopback mapping */
-		udp_inbound_reply(un, f, ip, &payload);
+		udp_inbound_reply(un, f, ip->src_mac, &payload);
 		return;
 	}
 	/* Our addresses have no other services; the gateway's are the
@@ -1186,21 +1205,37 @@ static struct udp_flow *udp_flow_new6(struct usernat *un,
 }
 
 /**
- * udp_nat6() - Send a guest's IPv6 datagram out through its flow
- * @uh:		the guest's UDP header (validated)
- * @payload:	its payload, untrusted bytes (not kept)
+ * udp_flow_find6() - The flow a validated IPv6 guest datagram belongs to
+ * Return: flow, outbound or inbound, or NULL if there is none yet
  */
-static void udp_nat6(struct usernat *un, const struct ip6_in *ip,
-		     const struct udp_hdr *uh, const struct pkt *payload)
+static struct udp_flow *udp_flow_find6(struct usernat *un,
+				       const struct ip6_in *ip,
+				       const struct udp_hdr *uh)
 {
 	struct udp_key k = { .seed = un->udp->seed, .gport = uh->source,
 			     .dport = uh->dest };
-	struct udp_flow *f;
+
+	memcpy(k.gaddr, ip->saddr, 16);
+	memcpy(k.daddr, ip->daddr, 16);
+	return g_hash_table_lookup(un->udp->by_key, &k);
+}
+
+/**
+ * udp_nat6() - Send a guest's IPv6 datagram out through its flow
+ * @uh:		the guest's UDP header (validated)
+ * @payload:	its payload, untrusted bytes (not kept)
+ * @f:		the outbound flow it belongs to, NULL if none exists yet
+ */
+static void udp_nat6(struct usernat *un, const struct ip6_in *ip,
+		     const struct udp_hdr *uh, const struct pkt *payload,
+		     struct udp_flow *f)
+{
+	struct udp_key k = { .seed = un->udp->seed, .gport = uh->source,
+			     .dport = uh->dest };
 	int err, code;
 
 	memcpy(k.gaddr, ip->saddr, 16);
 	memcpy(k.daddr, ip->daddr, 16);
-	f = g_hash_table_lookup(un->udp->by_key, &k);
 	if (!f && !(f = udp_flow_new6(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
@@ -1225,6 +1260,7 @@ static void udp_nat6(struct usernat *un, const struct ip6_in *ip,
 void udp_from_guest6(struct usernat *un, const struct ip6_in *ip)
 {
 	const struct udp_hdr *uh = pkt_at(&ip->l4, 0, UDP_HLEN);
+	struct udp_flow *f;
 	struct pkt payload;
 	size_t ulen;
 
@@ -1249,13 +1285,19 @@ void udp_from_guest6(struct usernat *un, const struct ip6_in *ip)
 		dns_from_guest6(un, ip, uh->source, &payload);
 		return;
 	}
+	f = udp_flow_find6(un, ip, uh);
+	if (f && f->inbound) {
+		/* a reply to a forward client, before policy (see theory) */
+		udp_inbound_reply(un, f, ip->src_mac, &payload);
+		return;
+	}
 	if (ip->local && !(un->cfg.map_host_loopback &&
 			   ip6_eq(ip->daddr, un->cfg.gw6))) {
 		UN_COUNT(un, drop_udp_port);
 		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_PORT, 0);
 		return;
 	}
-	udp_nat6(un, ip, uh, &payload);
+	udp_nat6(un, ip, uh, &payload, f);
 }
 
 /**
