@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dhcp.h"
+#include "echo.h"
 #include "stack.h"
 
 static const char *const counter_names[UN_CTR_MAX] = {
@@ -377,7 +378,8 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 		goto fail;
 	}
 	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
-	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0 ||
+	    (ret = echo_init(un)) < 0 || (ret = icmp_init(un)) < 0 ||
+	    (ret = dns_init(un)) < 0 ||
 	    (ret = icmp6_nat_init(un)) < 0) {
 		if (err)
 			*err = g_strdup_printf("cannot set up NAT: %s",
@@ -401,6 +403,7 @@ void usernat_free(struct usernat *un)
 	usernat_pcap_stop(un);
 	fwd_cleanup(un);
 	dns_cleanup(un);
+	echo_cleanup(un);
 	icmp6_nat_cleanup(un);
 	icmp_cleanup(un);
 	udp_cleanup(un);
@@ -456,8 +459,7 @@ static void timer_tick(struct usernat *un)
 	pcap_flush(un);
 	tcp_tick(un, now);
 	udp_tick(un, now);
-	icmp_tick(un, now);
-	icmp6_nat_tick(un, now);
+	echo_tick(un, now);
 	dns_tick(un, now);
 	ip6_tick(un, now);
 }
@@ -565,8 +567,7 @@ void usernat_flows_foreach(const struct usernat *un, un_flow_fn fn,
 {
 	tcp_flows_foreach(un, fn, opaque);
 	udp_flows_foreach(un, fn, opaque);
-	icmp_flows_foreach(un, fn, opaque);
-	icmp6_flows_foreach(un, fn, opaque);
+	echo_flows_foreach(un, fn, opaque);
 }
 
 void usernat_set_log_level(struct usernat *un, int level)
