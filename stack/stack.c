@@ -185,6 +185,8 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what)
 struct un_guest6 {
 	uint64_t mac;			/* key: the MAC in the low 48 bits */
 	unsigned int flows;
+	unsigned int half_open;		/* TCP connects in progress (<= flows,
+					 * so freed with the last flow) */
 };
 
 /** un_mac_key() - A MAC as a 64-bit key; Return: key */
@@ -196,6 +198,27 @@ static uint64_t un_mac_key(const uint8_t *mac)
 	for (i = 0; i < ETH_ALEN; i++)
 		k = k << 8 | mac[i];
 	return k;
+}
+
+/**
+ * un_half_open_of() - The half-open count of a guest: of its IPv4 address,
+ * or (@v6) of its MAC's IPv6 flows
+ * Return: pointer to the count, or NULL if the guest is not tracked
+ */
+static unsigned int *un_half_open_of(struct usernat *un, bool v6,
+				     uint32_t guest_ip, const uint8_t *mac)
+{
+	struct un_guest *g;
+	struct un_guest6 *g6;
+	uint64_t k;
+
+	if (v6) {
+		k = un_mac_key(mac);
+		g6 = g_hash_table_lookup(un->guests6, &k);
+		return g6 ? &g6->half_open : NULL;
+	}
+	g = g_hash_table_lookup(un->guests, GUINT_TO_POINTER(guest_ip));
+	return g ? &g->half_open : NULL;
 }
 
 /**
@@ -250,28 +273,45 @@ void un_flow_release(struct usernat *un, uint32_t guest_ip)
 		g->flows--;
 }
 
-/** un_half_open_charge() - Account a TCP connect in progress; see above */
-int un_half_open_charge(struct usernat *un, uint32_t guest_ip)
+/**
+ * un_half_open_charge() - Account a TCP connect in progress
+ * @v6:		an IPv6 connection: the guest is @mac, else @guest_ip
+ *
+ * Capped per guest (max-half-open; a guest as un_flow_charge() and
+ * un_flow_charge6() see it, so only after the connection's flow charge)
+ * and per instance (max-half-open-total), for both families: a SYN flood
+ * to fresh ports, over either, ties up at most that many connect()s and
+ * descriptors.  Return: 0, or -ENOSPC past a cap (counted in
+ * drop_flow_limit)
+ */
+int un_half_open_charge(struct usernat *un, bool v6, uint32_t guest_ip,
+			const uint8_t *mac)
 {
-	struct un_guest *g = g_hash_table_lookup(un->guests,
-						 GUINT_TO_POINTER(guest_ip));
+	unsigned int *n = un_half_open_of(un, v6, guest_ip, mac);
 
-	if (g && g->half_open >= un->cfg.lim.max_half_open) {
-		limit_log(un, guest_ip, NULL, "half-open TCP connection");
+	if (un->half_open >= un->cfg.lim.max_half_open_all ||
+	    (n && *n >= un->cfg.lim.max_half_open)) {
+		limit_log(un, guest_ip, v6 ? mac : NULL,
+			  "half-open TCP connection");
 		return -ENOSPC;
 	}
-	if (g)
-		g->half_open++;
+	un->half_open++;
+	if (n)
+		(*n)++;
 	return 0;
 }
 
-void un_half_open_release(struct usernat *un, uint32_t guest_ip)
+/** un_half_open_release() - A connect charged by un_half_open_charge()
+ * has ended or completed */
+void un_half_open_release(struct usernat *un, bool v6, uint32_t guest_ip,
+			  const uint8_t *mac)
 {
-	struct un_guest *g = g_hash_table_lookup(un->guests,
-						 GUINT_TO_POINTER(guest_ip));
+	unsigned int *n = un_half_open_of(un, v6, guest_ip, mac);
 
-	if (g && g->half_open)
-		g->half_open--;
+	if (un->half_open)
+		un->half_open--;
+	if (n && *n)
+		(*n)--;
 }
 
 /** un_out_frame() - Hand the frame at un->obuf to the output callback */

@@ -218,6 +218,7 @@ struct usernat {
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
+	unsigned int half_open;		/* TCP connects in progress, all */
 	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
 	int64_t last_policy_log_ms;	/* rate limit of "policy: refused" */
 	/* Frame under construction toward a guest, see un_out_*() */
@@ -256,8 +257,10 @@ const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip);
  * (counted in drop_flow_limit and logged at most once per 10 s). */
 int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
 void un_flow_release(struct usernat *un, uint32_t guest_ip);
-int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
-void un_half_open_release(struct usernat *un, uint32_t guest_ip);
+int un_half_open_charge(struct usernat *un, bool v6, uint32_t guest_ip,
+			const uint8_t *mac);
+void un_half_open_release(struct usernat *un, bool v6, uint32_t guest_ip,
+			  const uint8_t *mac);
 /* IPv6 flows are charged to the guest's MAC (a guest may use any number of
  * addresses in the prefix: SLAAC, privacy, DHCPv6), in a count separate
  * from its IPv4 address's; max-flows covers both.  @mac is the MAC the flow
