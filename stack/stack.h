@@ -52,6 +52,8 @@
 	X(dhcp_decline, "DHCPDECLINE received")			\
 	X(dhcp_inform, "DHCPINFORM received")				\
 	X(dhcp_pool_full, "DHCP requests with no address to give")	\
+	X(dhcp_lease_limit, "DHCP requests refused: max-leases reached") \
+	X(drop_dhcp_chaddr, "dropped: DHCP chaddr is not the source MAC") \
 	X(drop_eth_short, "dropped: frame shorter than Ethernet header")	\
 	X(drop_eth_src, "dropped: multicast or zero source MAC")	\
 	X(drop_oversize, "dropped: frame larger than the MTU allows")	\
