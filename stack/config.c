@@ -77,7 +77,8 @@ static const char *const config_keys[] = {
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
 	"max-half-open", "max-half-open-total", "max-icmp-ids",
-	"max-icmp-ids-per-guest", "max-leases", "forward", "pcap", "pcap-max", "log-level",
+	"max-icmp-ids-per-guest", "max-leases", "forward", "pcap", "pcap-max",
+	"log-level",
 	"restrict", "allow", "deny", "prefix6", "gateway6", "dns6", "no-ipv6",
 	NULL
 };
