@@ -218,6 +218,15 @@ static const GOptionEntry nat_entries[] = {
 		"16384)", "N"),
 	CFG_OPT("max-half-open", 0, "TCP connects in progress per guest "
 		"(default 1024)", "N"),
+	CFG_OPT("max-half-open-total", 0, "TCP connects in progress of all "
+		"guests (default 4096)", "N"),
+	CFG_OPT("max-icmp-ids", 0, "ICMP and ICMPv6 echo flows (one per "
+		"guest echo identifier and destination) of all guests "
+		"(default 1024)", "N"),
+	CFG_OPT("max-icmp-ids-per-guest", 0, "Echo flows of one guest MAC "
+		"(default 256)", "N"),
+	CFG_OPT("max-leases", 0, "DHCP leases offered or bound at once, 0 "
+		"as many as the pool has addresses (default 0)", "N"),
 	{ NULL }
 };
 

@@ -49,6 +49,13 @@ static const char config_help[] =
 	"max-flows=N            flows (TCP, UDP, ICMP) in all (default 32768)\n"
 	"max-flows-per-guest=N  flows of one guest (default 16384)\n"
 	"max-half-open=N        TCP connects in progress per guest (default 1024)\n"
+	"max-half-open-total=N  TCP connects in progress in all (default 4096)\n"
+	"max-icmp-ids=N         ICMP/ICMPv6 echo flows (identifiers) in all\n"
+	"                       (default 1024)\n"
+	"max-icmp-ids-per-guest=N\n"
+	"                       echo flows of one guest MAC (default 256)\n"
+	"max-leases=N           DHCP leases offered or bound at once (default 0:\n"
+	"                       as many as the pool has addresses)\n"
 	"forward=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT  port forward, QEMU hostfwd\n"
 	"                       syntax, ports may be ranges, GADDR IPv4 or\n"
 	"                       [IPv6] (repeatable)\n"
@@ -76,9 +83,10 @@ static const char *const config_keys[] = {
 	"mac", "domain", "dns-search", "hostname", "lease-time", "dhcp-host",
 	"no-dhcp", "no-map-host-loopback", "dns-upstream", "resolv-conf",
 	"udp-timeout", "tcp-idle-timeout", "max-flows", "max-flows-per-guest",
-	"max-half-open", "forward", "forward-source", "pcap", "pcap-max",
-	"log-level", "restrict", "allow", "deny", "prefix6", "gateway6",
-	"dns6", "no-ipv6", NULL
+	"max-half-open", "max-half-open-total", "max-icmp-ids",
+	"max-icmp-ids-per-guest", "max-leases", "forward", "forward-source",
+	"pcap", "pcap-max", "log-level", "restrict", "allow", "deny",
+	"prefix6", "gateway6", "dns6", "no-ipv6", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
@@ -179,6 +187,10 @@ struct usernat_config *usernat_config_new(void)
 	cfg->lim.max_flows = 32768;
 	cfg->lim.max_flows_guest = 16384;
 	cfg->lim.max_half_open = 1024;
+	cfg->lim.max_half_open_all = 4096;
+	cfg->lim.max_icmp_ids = 1024;
+	cfg->lim.max_icmp_ids_guest = 256;
+	cfg->lim.max_leases = 0;		/* the pool's size */
 	cfg->lim.udp_timeout = 180;
 	cfg->lim.tcp_idle_timeout = 7200;
 	cfg->pcap_max = 1ULL << 30;
@@ -638,6 +650,17 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			{ "max-half-open",
 			  offsetof(struct un_limits, max_half_open), 1,
 			  1 << 22 },
+			{ "max-half-open-total",
+			  offsetof(struct un_limits, max_half_open_all), 1,
+			  1 << 22 },
+			{ "max-icmp-ids",
+			  offsetof(struct un_limits, max_icmp_ids), 1,
+			  1 << 22 },
+			{ "max-icmp-ids-per-guest",
+			  offsetof(struct un_limits, max_icmp_ids_guest), 1,
+			  1 << 22 },
+			{ "max-leases", offsetof(struct un_limits, max_leases),
+			  0, 1 << 22 },
 		};
 		size_t i;
 

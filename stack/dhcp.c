@@ -40,6 +40,27 @@
  * MAC is what static leases are keyed on anyway.  This departs from
  * RFC 2131 4.2, which prefers the client identifier when present.
  *
+ * Limits and guests that misbehave (Hardening 4).  A guest is its MAC
+ * here: chaddr must be the frame's source MAC, else the message is
+ * dropped and counted (drop_dhcp_chaddr), so a guest can neither ask for,
+ * renew nor give up an address in another's name; the cost is that a
+ * client behind a MAC-rewriting bridge can't get a lease.  The pool is
+ * shared, and a guest that cycles through source MACs is many clients, so
+ * what it can't do is take an address from anyone else:
+ *   - a bound lease that has not expired is never reclaimed, whatever the
+ *     pressure: a new client gets no offer (counted in dhcp_pool_full)
+ *     or a DHCPNAK;
+ *   - an offer is not a promise (RFC 2131 4.3.1: the server need not
+ *     reserve it): when no slot is free, a new client takes the oldest
+ *     offer not yet requested, so DISCOVERs from fresh MACs, which hold
+ *     offers for DHCP_OFFER_HOLD_MS, cannot lock other guests out;
+ *   - max-leases caps the slots held (offered or bound, not expired) at
+ *     once, 0 (the default) meaning the pool's size: past it, a client
+ *     with no address gets none (no offer, or DHCPNAK; counted in
+ *     dhcp_lease_limit) unless an old offer can be taken back as above,
+ *     and clients with an address keep renewing it.
+ * DHCPv6 (dhcp6.c) keeps no lease table: nothing there can run out.
+ *
  * Option overload (option 52) is honoured: after the options field, the
  * file and then the sname fields are walked as options too (RFC 2131 4.1).
  * Our replies never overload: sname and file are zero, siaddr is 0 (no boot
@@ -409,24 +430,43 @@ static bool dhcp_usable(const struct dhcp_lease *l, int64_t now)
 }
 
 /**
+ * dhcp_offer_reclaimable() - Is this pool slot an offer nobody requested,
+ * which may go to another client when nothing else is left?
+ */
+static bool dhcp_offer_reclaimable(const struct dhcp_lease *l, int64_t now)
+{
+	return !l->reserved && !l->bound && l->declined_until_ms <= now &&
+	       dhcp_held(l, now);
+}
+
+/**
  * dhcp_pick() - Choose a pool slot for a client with none
+ * @at_cap:	max-leases is reached: only an offer may be taken back
  *
  * Fresh slots first, lowest address first; then other unowned ones (once
  * declined); then the slot whose lease expired longest ago, reclaiming it
- * from its previous owner.  One scan of the pool, only when a client we
- * don't know asks for an address.
+ * from its previous owner; as a last resort the oldest offer not yet
+ * requested (see Theory of operation).  Never a bound lease that has not
+ * expired.  One scan of the pool, only when a client we don't know asks
+ * for an address.
  *
- * Return: slot, or NULL if every address is reserved, declined or held
+ * Return: slot, or NULL if every address is reserved, declined or bound
  */
-static struct dhcp_lease *dhcp_pick(struct un_dhcp *d, int64_t now)
+static struct dhcp_lease *dhcp_pick(struct un_dhcp *d, int64_t now,
+				    bool at_cap)
 {
-	struct dhcp_lease *best = NULL;
+	struct dhcp_lease *best = NULL, *offer = NULL;
 	size_t i;
 
 	for (i = 0; i < d->npool; i++) {
 		struct dhcp_lease *l = &d->lease[i];
 
-		if (!dhcp_usable(l, now))
+		if (dhcp_offer_reclaimable(l, now)) {
+			if (!offer || l->expires_ms < offer->expires_ms)
+				offer = l;
+			continue;
+		}
+		if (at_cap || !dhcp_usable(l, now))
 			continue;
 		/* An unowned slot disappoints no one: prefer it */
 		if (!best || (best->owned && !l->owned) ||
@@ -436,7 +476,26 @@ static struct dhcp_lease *dhcp_pick(struct un_dhcp *d, int64_t now)
 		if (best->expires_ms == INT64_MIN)
 			break;
 	}
-	return best;
+	return best ? best : offer;
+}
+
+/**
+ * dhcp_at_cap() - Are max-leases pool slots held (offered or bound)?
+ *
+ * One scan of the pool, only for a client with no address (as
+ * dhcp_pick()).  Return: true if a new client may not hold one more
+ */
+static bool dhcp_at_cap(const struct usernat *un, int64_t now)
+{
+	const struct un_dhcp *d = un->dhcp;
+	size_t i, held = 0;
+
+	if (!un->cfg.lim.max_leases || un->cfg.lim.max_leases >= d->npool)
+		return false;
+	for (i = 0; i < d->npool; i++)
+		if (!d->lease[i].reserved && dhcp_held(&d->lease[i], now))
+			held++;
+	return held >= un->cfg.lim.max_leases;
 }
 
 /**
@@ -449,6 +508,7 @@ static struct dhcp_lease *dhcp_pick(struct un_dhcp *d, int64_t now)
  * if in the pool and free; a new one.
  *
  * Return: slot, owned by @mac unless static, or NULL if the pool is full
+ * (or max-leases reached: counted in dhcp_lease_limit)
  */
 static struct dhcp_lease *dhcp_select(struct usernat *un, const uint8_t *mac,
 				      uint32_t req_ip, int64_t now)
@@ -457,16 +517,24 @@ static struct dhcp_lease *dhcp_select(struct usernat *un, const uint8_t *mac,
 	struct dhcp_lease *l = g_hash_table_lookup(d->by_mac, mac);
 	char a[16], m[18];
 
+	bool at_cap;
+
 	if (l)
 		return l;
+	at_cap = dhcp_at_cap(un, now);
 	l = req_ip ? dhcp_slot(d, req_ip) : NULL;
-	if (!l || l->owned || !dhcp_usable(l, now)) {
-		if (!(l = dhcp_pick(d, now)))
+	if (!l || l->owned || !dhcp_usable(l, now) || at_cap) {
+		if (!(l = dhcp_pick(d, now, at_cap))) {
+			if (at_cap)
+				UN_COUNT(un, dhcp_lease_limit);
 			return NULL;
+		}
 	}
 	if (l->owned)
-		un_info(un, "dhcp: reclaiming %s from %s", un_ip4_str(l->ip, a),
-			un_mac_str(l->mac, m));
+		un_info(un, "dhcp: reclaiming %s from %s%s",
+			un_ip4_str(l->ip, a), un_mac_str(l->mac, m),
+			dhcp_held(l, now) ? " (offered, never requested)" :
+					    "");
 	dhcp_own(d, l, mac);
 	return l;
 }
@@ -476,7 +544,8 @@ static struct dhcp_lease *dhcp_select(struct usernat *un, const uint8_t *mac,
  *
  * Yes if it is its static address, or the pool address associated with it,
  * or a free pool address (we are authoritative, see Theory of operation),
- * which then becomes associated with it.
+ * which then becomes associated with it unless max-leases are held
+ * (counted in dhcp_lease_limit).
  *
  * Return: slot for @addr, or NULL if the client must be sent a DHCPNAK
  */
@@ -494,6 +563,10 @@ static struct dhcp_lease *dhcp_check(struct usernat *un, const uint8_t *mac,
 		return NULL;
 	if (l->owned || !dhcp_usable(l, now))
 		return NULL;
+	if (dhcp_at_cap(un, now)) {
+		UN_COUNT(un, dhcp_lease_limit);
+		return NULL;
+	}
 	dhcp_own(d, l, mac);
 	return l;
 }
@@ -1011,11 +1084,14 @@ void dhcp_from_guest(struct usernat *un, const struct ip4_in *ip,
 	/* chaddr is the client; the frame may come through a bridge */
 	un_debug(un, "dhcp: type %u from %s, chaddr %s", rq.type,
 		 un_mac_str(ip->src_mac, m), un_mac_str(rq.chaddr, c));
-	/* Anti-spoofing: a lease is given up only by its own client, or one
-	 * guest could free another's address and then take it */
-	if ((rq.type == DHCPRELEASE || rq.type == DHCPDECLINE) &&
-	    memcmp(rq.chaddr, ip->src_mac, ETH_ALEN)) {
-		UN_COUNT(un, drop_spoof);
+	/* A guest is its MAC (see Theory of operation): a lease is asked
+	 * for, renewed and given up only by its own client, or one guest
+	 * could free another's address and then take it, or hold addresses
+	 * in names it does not send from */
+	if (memcmp(rq.chaddr, ip->src_mac, ETH_ALEN)) {
+		UN_COUNT(un, drop_dhcp_chaddr);
+		if (rq.type == DHCPRELEASE || rq.type == DHCPDECLINE)
+			UN_COUNT(un, drop_spoof);
 		return;
 	}
 	switch (rq.type) {

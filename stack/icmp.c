@@ -24,9 +24,10 @@
  *
  * Replies get the guest's identifier back, a recomputed checksum, and the
  * pinged address as source.  Errors about a request (unreachable, time
- * exceeded) are relayed quoting the guest's request.  Flows are in a seeded
- * hash table, and on a list in order of last use from which the 1 s tick
- * expires those idle for a minute; each is charged with un_flow_charge().
+ * exceeded) are relayed quoting the guest's request.  The flows are in
+ * echo.c's table, shared with ICMPv6 echo NAT: it keys them, opens the
+ * ping sockets, applies the caps (generic flow caps and ICMP id caps),
+ * expires idle flows and lists them; this file does what is IPv4's own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <unistd.h>
 
 #include "checksum.h"
+#include "echo.h"
 #include "stack.h"
 #include "wire/icmp.h"
 #include "wire/ip4.h"
@@ -69,11 +71,9 @@ static void icmp_echo_local(struct usernat *un, const struct ip4_in *ip)
  * Echo NAT
  */
 
-#define ICMP_FLOW_TIMEOUT_MS	60000	/* idle echo flows end after this */
 #define ICMP_READS		16	/* messages per socket per wake-up */
 #define ICMP_PROBE_MS		60000	/* re-check for sockets, when off */
-#define ICMP_LOG_MS		10000	/* at most one warning per 10 s */
-#define ICMP_RAW_REF		0	/* epoll idx of the shared raw socket */
+#define ICMP_RAW_REF		ECHO_RAW_REF	/* the shared raw socket */
 
 #ifndef ICMP_FILTER
 #define ICMP_FILTER		1	/* linux/icmp.h: SOL_RAW, blocked types */
@@ -85,64 +85,13 @@ enum icmp_mode {
 	ICMP_MODE_RAW,		/* one raw socket, identifiers mapped here */
 };
 
-/* An echo flow as the guest sees it; network order */
-struct icmp_key {
-	uint32_t seed;		/* the table's hash seed, not compared */
-	uint32_t gaddr;		/* guest */
-	uint32_t daddr;		/* address the guest pings */
-	uint16_t gid;		/* guest's echo identifier */
-};
-
-struct icmp_flow {
-	struct icmp_key key;
-	GList lru;		/* link in un_icmp.lru; data: this flow */
-	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address */
-	int fd;			/* ping socket; -1 in raw mode */
-	uint16_t sid;		/* echo identifier on the host side */
-	uint32_t ref;		/* epoll idx (ping mode) */
-	int64_t created_ms;
-	int64_t last_ms;
-	uint64_t bytes_from_guest;	/* ICMP message bytes, for listing */
-	uint64_t bytes_to_guest;
-};
-
+/* IPv4 echo NAT of one instance; its flows are in echo.c's table */
 struct un_icmp {
 	enum icmp_mode mode;
 	int raw_fd;		/* raw mode: the one socket, else -1 */
-	GHashTable *by_key;	/* struct icmp_key * -> struct icmp_flow * */
-	GHashTable *by_ref;	/* ping mode: ref -> flow */
-	GHashTable *by_sid;	/* raw mode: host identifier -> flow */
-	GQueue lru;		/* flows, least recently used first */
-	uint32_t seed;
-	uint32_t next_ref;
 	int64_t probe_ms;	/* last look for usable sockets */
-	int64_t last_log_ms;
 	uint8_t buf[65536];	/* one message in or out */
 };
-
-/** icmp_key_hash() - Hash of an echo flow key, seeded; Return: hash */
-static guint icmp_key_hash(gconstpointer p)
-{
-	const struct icmp_key *k = p;
-	uint64_t h = k->seed;
-
-	h ^= (uint64_t)k->gaddr << 32 | k->daddr;
-	h *= 0x9e3779b97f4a7c15ULL;
-	h ^= k->gid;
-	h *= 0xc2b2ae3d27d4eb4fULL;
-	h ^= h >> 29;
-	h *= 0x165667b19e3779f9ULL;
-	return (guint)(h ^ (h >> 32));
-}
-
-/** icmp_key_equal() - Same flow?  The seed is not part of the key */
-static gboolean icmp_key_equal(gconstpointer a, gconstpointer b)
-{
-	const struct icmp_key *x = a, *y = b;
-
-	return x->gaddr == y->gaddr && x->daddr == y->daddr &&
-	       x->gid == y->gid;
-}
 
 /**
  * icmp4_unreach_code() - ICMP unreachable code for a socket error
@@ -259,176 +208,32 @@ static bool icmp_probe(struct usernat *un, bool quiet)
 	return false;
 }
 
-/** icmp_flow_debug() - One debug line about echo flow @f: @what happened */
-static void icmp_flow_debug(const struct usernat *un,
-			    const struct icmp_flow *f, const char *what)
-{
-	char g[16], d[16];
-
-	un_debug(un, "ICMP echo flow %s id %u -> %s (host id %u): %s",
-		 un_ip4_str(f->key.gaddr, g), ntohs(f->key.gid),
-		 un_ip4_str(f->key.daddr, d), ntohs(f->sid), what);
-}
-
-/**
- * icmp_flow_free() - End an echo flow: close its socket, release its charge
- */
-static void icmp_flow_free(struct usernat *un, struct icmp_flow *f)
-{
-	struct un_icmp *i = un->icmp;
-
-	g_hash_table_remove(i->by_key, &f->key);
-	g_queue_unlink(&i->lru, &f->lru);
-	if (f->fd >= 0) {
-		g_hash_table_remove(i->by_ref, GUINT_TO_POINTER(f->ref));
-		un_epoll_del(un, f->fd);
-		close(f->fd);
-	} else {
-		g_hash_table_remove(i->by_sid, GUINT_TO_POINTER(f->sid));
-	}
-	un_flow_release(un, f->key.gaddr);
-	g_free(f);
-}
-
-/** icmp_flow_touch() - Mark @f used now: to the tail of the LRU list */
-static void icmp_flow_touch(struct un_icmp *i, struct icmp_flow *f)
-{
-	f->last_ms = un_now_ms();
-	g_queue_unlink(&i->lru, &f->lru);
-	g_queue_push_tail_link(&i->lru, &f->lru);
-}
-
-/**
- * icmp_ping_socket() - Open a ping socket with its own echo identifier
- * @sid:	the identifier the kernel gave it, network order, output
- *
- * Return: socket, or negative errno
- */
-static int icmp_ping_socket(uint16_t *sid)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd, one = 1, ret;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    IPPROTO_ICMP);
-	if (fd < 0)
-		return -errno;
-	/* Binding to port 0 makes the kernel pick a free identifier now */
-	if (setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	*sid = sa.sin_port;
-	return fd;
-}
-
-/**
- * icmp_raw_sid() - A host-side identifier no raw-mode flow uses
- * Return: 0 with *@sid set, or -ENOSPC if none was found
- */
-static int icmp_raw_sid(struct un_icmp *i, uint16_t *sid)
-{
-	int tries;
-
-	for (tries = 0; tries < 64; tries++) {
-		*sid = (uint16_t)g_random_int();
-		if (!g_hash_table_contains(i->by_sid, GUINT_TO_POINTER(*sid)))
-			return 0;
-	}
-	return -ENOSPC;
-}
-
-/**
- * icmp_log_limited() - Warn about an echo socket that can't be had
- * @err:	positive errno
- *
- * Out of descriptors or memory: a warning, at most one per ICMP_LOG_MS;
- * anything else only a debug line.
- */
-static void icmp_log_limited(struct usernat *un, int err)
-{
-	int64_t now = un_now_ms();
-
-	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
-	    err != ENOMEM) {
-		un_debug(un, "ICMP: cannot open an echo socket: %s",
-			 strerror(err));
-		return;
-	}
-	if (now - un->icmp->last_log_ms < ICMP_LOG_MS)
-		return;
-	un->icmp->last_log_ms = now;
-	un_warn(un, "ICMP: cannot open an echo socket: %s (flows: %u)",
-		strerror(err), un->flows);
-}
-
 /**
  * icmp_flow_new() - Create the echo flow for @k, charged to the guest
  * @ip:		the guest's echo request, quoted if we refuse
  *
- * Return: new flow (owned by the tables), or NULL after telling the guest
+ * Refused (policy, caps, no socket): destination unreachable,
+ * administratively prohibited (RFC 1812 5.2.7.1); counted by
+ * policy_refuse() or echo_flow_new().
+ * Return: new flow (owned by echo.c's table), or NULL after telling the
+ * guest
  */
-static struct icmp_flow *icmp_flow_new(struct usernat *un,
+static struct echo_flow *icmp_flow_new(struct usernat *un,
 				       const struct ip4_in *ip,
-				       const struct icmp_key *k)
+				       const struct echo_key *k)
 {
-	struct un_icmp *i = un->icmp;
-	struct icmp_flow *f;
-	uint16_t sid = 0;
-	int fd = -1, ret;
+	struct echo_flow *f;
+	int err;
 
 	/* Egress policy (policy.c), once per new flow: refused with ICMP
 	 * administratively prohibited, counted in drop_policy */
 	if (policy_refuse(un, ip, 0))
 		return NULL;
-	if (un_flow_charge(un, k->gaddr, "ICMP echo flow")) {
+	f = echo_flow_new(un, k, ip->src_mac, un->icmp->mode == ICMP_MODE_PING,
+			  &err);
+	if (!f)
 		icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
-		return NULL;
-	}
-	if (i->mode == ICMP_MODE_PING)
-		ret = fd = icmp_ping_socket(&sid);
-	else
-		ret = icmp_raw_sid(i, &sid);
-	if (ret < 0)
-		goto refuse;
-	f = g_new0(struct icmp_flow, 1);
-	f->key = *k;
-	f->fd = fd;
-	f->sid = sid;
-	f->lru.data = f;
-	f->created_ms = un_now_ms();
-	if (fd >= 0) {
-		do {
-			f->ref = i->next_ref++;
-		} while (f->ref == ICMP_RAW_REF ||
-			 g_hash_table_contains(i->by_ref,
-					       GUINT_TO_POINTER(f->ref)));
-		ret = un_epoll_add(un, fd, EPOLLIN, UN_EP_ICMP, f->ref);
-		if (ret) {
-			close(fd);
-			g_free(f);
-			goto refuse;
-		}
-		g_hash_table_insert(i->by_ref, GUINT_TO_POINTER(f->ref), f);
-	} else {
-		g_hash_table_insert(i->by_sid, GUINT_TO_POINTER(sid), f);
-	}
-	g_hash_table_insert(i->by_key, &f->key, f);
-	g_queue_push_tail_link(&i->lru, &f->lru);
-	UN_COUNT(un, icmp_flows);
-	icmp_flow_debug(un, f, "new");
 	return f;
-
-refuse:
-	un_flow_release(un, k->gaddr);
-	UN_COUNT(un, drop_icmp_socket);
-	icmp_log_limited(un, -ret);
-	icmp4_send_error(un, ip, ICMP_UNREACH, ICMP_UNREACH_ADMIN);
-	return NULL;
 }
 
 /**
@@ -438,13 +243,13 @@ refuse:
  * A ping socket puts its own identifier in and computes the checksum; for
  * the raw socket we do both, on a copy.  Return: bytes sent or -errno
  */
-static ssize_t icmp_echo_send(struct usernat *un, struct icmp_flow *f,
+static ssize_t icmp_echo_send(struct usernat *un, struct echo_flow *f,
 			      const uint8_t *msg, size_t len)
 {
 	struct un_icmp *i = un->icmp;
 	struct sockaddr_in to = { .sin_family = AF_INET,
-				  .sin_addr.s_addr = un_host_addr(un,
-								  f->key.daddr) };
+				  .sin_addr.s_addr =
+					un_host_addr(un, echo_v4(f->key.daddr)) };
 	struct icmp_hdr *h = (struct icmp_hdr *)i->buf;
 	ssize_t n;
 
@@ -473,9 +278,8 @@ static void icmp_echo_nat(struct usernat *un, const struct ip4_in *ip,
 			  const struct icmp_hdr *ih)
 {
 	struct un_icmp *i = un->icmp;
-	struct icmp_key k = { .seed = i->seed, .gaddr = ip->saddr,
-			      .daddr = ip->daddr, .gid = ih->un.echo.id };
-	struct icmp_flow *f;
+	struct echo_key k;
+	struct echo_flow *f;
 	ssize_t n;
 	int code;
 
@@ -489,11 +293,12 @@ static void icmp_echo_nat(struct usernat *un, const struct ip4_in *ip,
 		UN_COUNT(un, drop_icmp_nat);
 		return;
 	}
-	f = g_hash_table_lookup(i->by_key, &k);
+	echo_key4(un, &k, ip->saddr, ip->daddr, ih->un.echo.id);
+	f = echo_lookup(un, &k);
 	if (!f && !(f = icmp_flow_new(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
-	icmp_flow_touch(i, f);
+	echo_touch(un, f);
 	n = icmp_echo_send(un, f, ip->l4.p, ip->l4.len);
 	if (n >= 0) {
 		UN_COUNT(un, icmp_echo_out);
@@ -513,7 +318,7 @@ static void icmp_echo_nat(struct usernat *un, const struct ip4_in *ip,
  * The guest's identifier goes back in and the checksum is recomputed; the
  * source is the address the guest pinged.
  */
-static void icmp_echo_to_guest(struct usernat *un, struct icmp_flow *f,
+static void icmp_echo_to_guest(struct usernat *un, struct echo_flow *f,
 			       const uint8_t *msg, size_t len)
 {
 	struct pkt c = pkt_init(msg, len);
@@ -530,11 +335,11 @@ static void icmp_echo_to_guest(struct usernat *un, struct icmp_flow *f,
 	oh->un.echo.id = f->key.gid;
 	oh->check = 0;
 	oh->check = csum(l4, len, 0);
-	icmp_flow_touch(un->icmp, f);
+	echo_touch(un, f);
 	UN_COUNT(un, icmp_echo_in);
 	f->bytes_to_guest += len;
-	ip4_out_send(un, f->mac, f->key.daddr, f->key.gaddr, IPPROTO_ICMP4,
-		     len);
+	ip4_out_send(un, f->mac, echo_v4(f->key.daddr), echo_v4(f->key.gaddr),
+		     IPPROTO_ICMP4, len);
 }
 
 /**
@@ -547,7 +352,7 @@ static void icmp_echo_to_guest(struct usernat *un, struct icmp_flow *f,
  * Quotes a rebuilt IPv4 header and the echo header as the guest sent it
  * (its identifier), which is what a guest matches errors with (RFC 792).
  */
-static void icmp_echo_error(struct usernat *un, struct icmp_flow *f,
+static void icmp_echo_error(struct usernat *un, struct echo_flow *f,
 			    uint8_t type, uint8_t code, uint32_t info,
 			    uint16_t seq, uint32_t src)
 {
@@ -564,8 +369,8 @@ static void icmp_echo_error(struct usernat *un, struct icmp_flow *f,
 	q->frag_off = htons(IP4_DF);
 	q->ttl = IP4_DEFTTL;
 	q->proto = IPPROTO_ICMP4;
-	q->saddr = f->key.gaddr;
-	q->daddr = f->key.daddr;
+	q->saddr = echo_v4(f->key.gaddr);
+	q->daddr = echo_v4(f->key.daddr);
 	q->check = csum(q, IP4_HLEN, 0);
 	qe->type = ICMP_ECHO;
 	qe->code = 0;
@@ -580,7 +385,7 @@ static void icmp_echo_error(struct usernat *un, struct icmp_flow *f,
 	ih->check = 0;
 	ih->check = csum(ih, ICMP_HLEN + IP4_HLEN + ICMP_HLEN, 0);
 	UN_COUNT(un, icmp_errors_relayed);
-	ip4_out_send(un, f->mac, src, f->key.gaddr, IPPROTO_ICMP4,
+	ip4_out_send(un, f->mac, src, echo_v4(f->key.gaddr), IPPROTO_ICMP4,
 		     ICMP_HLEN + IP4_HLEN + ICMP_HLEN);
 }
 
@@ -591,7 +396,7 @@ static void icmp_echo_error(struct usernat *un, struct icmp_flow *f,
  * the request's ICMP header as data (for its sequence number) and the
  * reporting address as offender.
  */
-static void icmp_ping_errqueue(struct usernat *un, struct icmp_flow *f)
+static void icmp_ping_errqueue(struct usernat *un, struct echo_flow *f)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
 			     sizeof(struct sockaddr_in))];
@@ -639,7 +444,7 @@ static void icmp_ping_errqueue(struct usernat *un, struct icmp_flow *f)
  * The kernel delivers replies by identifier alone; one from an address
  * other than the one pinged is not the guest's business and is dropped.
  */
-static void icmp_ping_recv(struct usernat *un, struct icmp_flow *f)
+static void icmp_ping_recv(struct usernat *un, struct echo_flow *f)
 {
 	struct un_icmp *i = un->icmp;
 	struct sockaddr_in from;
@@ -654,7 +459,8 @@ static void icmp_ping_recv(struct usernat *un, struct icmp_flow *f)
 		if (n < 0)
 			return;
 		if (from.sin_family != AF_INET ||
-		    from.sin_addr.s_addr != un_host_addr(un, f->key.daddr)) {
+		    from.sin_addr.s_addr !=
+		    un_host_addr(un, echo_v4(f->key.daddr))) {
 			UN_COUNT(un, drop_icmp_reply);
 			continue;
 		}
@@ -673,15 +479,14 @@ static void icmp_raw_error(struct usernat *un, const struct icmp_hdr *h,
 {
 	const struct ip4_hdr *q = pkt_at(c, 0, IP4_HLEN);
 	const struct icmp_hdr *qe;
-	struct icmp_flow *f;
+	struct echo_flow *f;
 
 	if (!q || q->proto != IPPROTO_ICMP4 ||
 	    !(qe = pkt_at(c, (size_t)(q->ver_ihl & 0xf) * 4, ICMP_HLEN)) ||
 	    qe->type != ICMP_ECHO)
 		return;
-	f = g_hash_table_lookup(un->icmp->by_sid,
-				GUINT_TO_POINTER(qe->un.echo.id));
-	if (!f || q->daddr != un_host_addr(un, f->key.daddr))
+	f = echo_by_sid(un, false, qe->un.echo.id);
+	if (!f || q->daddr != un_host_addr(un, echo_v4(f->key.daddr)))
 		return;
 	icmp_echo_error(un, f, h->type, h->code, ntohs(h->un.frag.mtu),
 			qe->un.echo.seq, src);
@@ -699,7 +504,7 @@ static void icmp_raw_recv(struct usernat *un)
 	struct un_icmp *i = un->icmp;
 	const struct ip4_hdr *ih;
 	const struct icmp_hdr *h;
-	struct icmp_flow *f;
+	struct echo_flow *f;
 	struct pkt c, l4;
 	ssize_t n;
 	int r;
@@ -718,9 +523,8 @@ static void icmp_raw_recv(struct usernat *un)
 			icmp_raw_error(un, h, ih->saddr, &l4);
 			continue;
 		}
-		f = g_hash_table_lookup(i->by_sid,
-					GUINT_TO_POINTER(h->un.echo.id));
-		if (!f || ih->saddr != un_host_addr(un, f->key.daddr))
+		f = echo_by_sid(un, false, h->un.echo.id);
+		if (!f || ih->saddr != un_host_addr(un, echo_v4(f->key.daddr)))
 			continue;	/* someone else's ping */
 		icmp_echo_to_guest(un, f, l4.p - ICMP_HLEN,
 				   l4.len + ICMP_HLEN);
@@ -734,7 +538,7 @@ static void icmp_raw_recv(struct usernat *un)
 void icmp_ready(struct usernat *un, union un_ref ref, uint32_t events)
 {
 	struct un_icmp *i = un->icmp;
-	struct icmp_flow *f;
+	struct echo_flow *f;
 
 	if (!i)
 		return;
@@ -743,68 +547,13 @@ void icmp_ready(struct usernat *un, union un_ref ref, uint32_t events)
 			icmp_raw_recv(un);
 		return;
 	}
-	f = g_hash_table_lookup(i->by_ref, GUINT_TO_POINTER(ref.idx));
-	if (!f)
+	f = echo_by_ref(un, ref.idx);
+	if (!f || f->key.v6)
 		return;		/* ended in this batch of events */
 	if (events & EPOLLERR)
 		icmp_ping_errqueue(un, f);
 	if (events & EPOLLIN)
 		icmp_ping_recv(un, f);
-}
-
-/**
- * icmp_tick() - End echo flows idle for ICMP_FLOW_TIMEOUT_MS
- *
- * Oldest first from the LRU list, stopping at the first live flow.
- */
-void icmp_tick(struct usernat *un, int64_t now_ms)
-{
-	struct un_icmp *i = un->icmp;
-	struct icmp_flow *f;
-
-	if (!i)
-		return;
-	while ((f = g_queue_peek_head(&i->lru)) &&
-	       now_ms - f->last_ms >= ICMP_FLOW_TIMEOUT_MS) {
-		UN_COUNT(un, icmp_flows_expired);
-		icmp_flow_debug(un, f, "expired");
-		icmp_flow_free(un, f);
-	}
-}
-
-/**
- * icmp_flows_foreach() - Report each echo flow to @fn (control plane)
- *
- * The guest port is the guest's echo identifier; the host side is the
- * address pinged (never the gateway: the gateway answers pings itself)
- * and, as its port, the identifier used on the host.
- */
-void icmp_flows_foreach(const struct usernat *un, un_flow_fn fn,
-			void *opaque)
-{
-	int64_t now = un_now_ms();
-	const struct icmp_flow *f;
-	struct usernat_flow uf;
-	char a[16];
-	GList *l;
-
-	if (!un->icmp)
-		return;
-	for (l = un->icmp->lru.head; l; l = l->next) {
-		f = l->data;
-		memset(&uf, 0, sizeof(uf));
-		uf.proto = "icmp";
-		uf.state = "active";
-		uf.guest_addr = f->key.gaddr;
-		uf.guest_port = ntohs(f->key.gid);
-		snprintf(uf.host, sizeof(uf.host), "%s:%u",
-			 un_ip4_str(un_host_addr(un, f->key.daddr), a),
-			 ntohs(f->sid));
-		uf.bytes_from_guest = f->bytes_from_guest;
-		uf.bytes_to_guest = f->bytes_to_guest;
-		uf.age_ms = (uint64_t)MAX(now - f->created_ms, 0);
-		fn(opaque, &uf);
-	}
 }
 
 /**
@@ -817,36 +566,24 @@ int icmp_init(struct usernat *un)
 
 	un->icmp = i;
 	i->raw_fd = -1;
-	i->by_key = g_hash_table_new(icmp_key_hash, icmp_key_equal);
-	i->by_ref = g_hash_table_new(g_direct_hash, g_direct_equal);
-	i->by_sid = g_hash_table_new(g_direct_hash, g_direct_equal);
-	g_queue_init(&i->lru);
-	i->seed = g_random_int();
-	i->next_ref = g_random_int();
-	i->last_log_ms = -ICMP_LOG_MS;
 	icmp_probe(un, false);
 	return 0;
 }
 
 /**
- * icmp_cleanup() - End all echo flows, close sockets; safe if never set up
+ * icmp_cleanup() - Close the raw socket; safe if never set up.  The flows
+ * are echo_cleanup()'s.
  */
 void icmp_cleanup(struct usernat *un)
 {
 	struct un_icmp *i = un->icmp;
-	struct icmp_flow *f;
 
 	if (!i)
 		return;
-	while ((f = g_queue_peek_head(&i->lru)))
-		icmp_flow_free(un, f);
 	if (i->raw_fd >= 0) {
 		un_epoll_del(un, i->raw_fd);
 		close(i->raw_fd);
 	}
-	g_hash_table_destroy(i->by_key);
-	g_hash_table_destroy(i->by_ref);
-	g_hash_table_destroy(i->by_sid);
 	g_free(i);
 	un->icmp = NULL;
 }

@@ -14,6 +14,7 @@
 	X(drop_icmp_dst, "dropped: echo to a loopback, zero or broadcast address") \
 	X(drop_icmp_nat, "dropped: echo with no ping or raw socket available") \
 	X(drop_icmp_socket, "refused: no host socket for an echo flow")	\
+	X(icmp_id_limit, "echo requests refused: ICMP id limit reached") \
 	X(drop_icmp_send, "dropped: echo send to the host failed")	\
 	X(drop_icmp_reply, "dropped: echo reply unknown, foreign or too big")
 

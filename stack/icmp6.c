@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "checksum.h"
+#include "echo.h"
 #include "stack.h"
 #include "wire/icmp6.h"
 #include "wire/ip6.h"
@@ -190,16 +191,16 @@ void icmp6_send_error(struct usernat *un, const struct ip6_in *ip,
  * pseudo-header (RFC 4443 2.3), from the address pinged.  Errors about a
  * request (unreachable, time exceeded) are relayed quoting a rebuilt
  * request with the guest's identifier, through icmp6_send_error() (so with
- * its rate limit), from the gateway.  Flows expire after a minute idle,
- * from the head of a list in order of last use; each is charged to its
- * guest's MAC (un_flow_charge6()).  The counters are icmp.c's: icmp_flows,
+ * its rate limit), from the gateway.  The flows are in echo.c's table,
+ * shared with IPv4: keys, ping sockets, caps (charged to the guest's MAC,
+ * un_flow_charge6(), and the ICMP id caps), expiry after a minute idle and
+ * the listing are there.  The counters are icmp.c's: icmp_flows,
  * icmp_echo_out, icmp_echo_in... count echo NAT of both families.
  */
 
-#define ICMP6_FLOW_TIMEOUT_MS	60000	/* idle echo flows end after this */
 #define ICMP6_READS		16	/* messages per socket per wake-up */
 #define ICMP6_PROBE_MS		60000	/* re-check for sockets, when off */
-#define ICMP6_RAW_REF		0	/* epoll idx of the shared raw socket */
+#define ICMP6_RAW_REF		ECHO_RAW_REF	/* the shared raw socket */
 
 enum icmp6_mode {
 	ICMP6_MODE_NONE,	/* only our own addresses answer */
@@ -207,77 +208,19 @@ enum icmp6_mode {
 	ICMP6_MODE_RAW,		/* one raw socket, identifiers mapped here */
 };
 
-/* An echo flow as the guest sees it */
-struct icmp6_key {
-	uint32_t seed;		/* the table's hash seed, not compared */
-	uint16_t gid;		/* guest's echo identifier, network order */
-	uint16_t pad;		/* zero */
-	uint8_t gaddr[16];	/* guest */
-	uint8_t daddr[16];	/* address pinged */
-};
-
-struct icmp6_flow {
-	struct icmp6_key key;
-	GList lru;		/* link in un_icmp6.lru; data: this flow */
-	uint8_t mac[ETH_ALEN];	/* guest's Ethernet address, last seen */
-	uint8_t cmac[ETH_ALEN];	/* the MAC the flow is charged to */
-	int fd;			/* ping socket; -1 in raw mode */
-	uint16_t sid;		/* identifier on the host side, network order */
-	uint32_t ref;		/* epoll idx (ping mode) */
-	int64_t created_ms;
-	int64_t last_ms;
-};
-
 /**
- * struct un_icmp6 - ICMPv6 echo NAT of one instance
+ * struct un_icmp6 - ICMPv6 echo NAT of one instance (its flows: echo.c)
  * @mode:	how requests leave, see enum icmp6_mode
  * @raw_fd:	raw mode: the one socket, else -1
- * @by_key:	struct icmp6_key * -> flow
- * @by_ref:	ping mode: epoll ref -> flow
- * @by_sid:	raw mode: host identifier -> flow
- * @lru:	flows, least recently used first
+ * @probe_ms:	last look for usable sockets
  * @buf:	one message in or out
  */
 struct un_icmp6 {
 	enum icmp6_mode mode;
 	int raw_fd;
-	GHashTable *by_key;
-	GHashTable *by_ref;
-	GHashTable *by_sid;
-	GQueue lru;
-	uint32_t seed;
-	uint32_t next_ref;
 	int64_t probe_ms;
 	uint8_t buf[65536];
 };
-
-/** icmp6_key_hash() - Seeded hash of an echo flow key; Return: hash */
-static guint icmp6_key_hash(gconstpointer p)
-{
-	const struct icmp6_key *k = p;
-	uint64_t h = k->seed, w[4];
-
-	memcpy(w, k->gaddr, 32);
-	h ^= w[0] ^ ((uint64_t)k->gid << 48);
-	h *= 0x9e3779b97f4a7c15ULL;
-	h ^= w[1];
-	h *= 0xc2b2ae3d27d4eb4fULL;
-	h ^= w[2];
-	h *= 0x9e3779b97f4a7c15ULL;
-	h ^= w[3];
-	h *= 0xc2b2ae3d27d4eb4fULL;
-	h ^= h >> 29;
-	h *= 0x165667b19e3779f9ULL;
-	return (guint)(h ^ (h >> 32));
-}
-
-/** icmp6_key_equal() - Same flow?  The seed is not compared */
-static gboolean icmp6_key_equal(gconstpointer a, gconstpointer b)
-{
-	const struct icmp6_key *x = a, *y = b;
-
-	return x->gid == y->gid && !memcmp(x->gaddr, y->gaddr, 32);
-}
 
 /**
  * icmp6_raw_open() - Open the shared raw socket and watch it
@@ -345,124 +288,22 @@ static bool icmp6_probe(struct usernat *un, bool quiet)
 	return false;
 }
 
-/** icmp6_flow_debug() - One debug line about echo flow @f */
-static void icmp6_flow_debug(const struct usernat *un,
-			     const struct icmp6_flow *f, const char *what)
-{
-	char g[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-
-	if (un->log_level < USERNAT_LOG_DEBUG)
-		return;
-	un_debug(un, "ICMPv6 echo flow %s id %u -> %s (host id %u): %s",
-		 inet_ntop(AF_INET6, f->key.gaddr, g, sizeof(g)),
-		 ntohs(f->key.gid),
-		 inet_ntop(AF_INET6, f->key.daddr, d, sizeof(d)),
-		 ntohs(f->sid), what);
-}
-
-/** icmp6_flow_free() - End an echo flow: socket closed, charge released */
-static void icmp6_flow_free(struct usernat *un, struct icmp6_flow *f)
-{
-	struct un_icmp6 *s = un->icmp6;
-
-	g_hash_table_remove(s->by_key, &f->key);
-	g_queue_unlink(&s->lru, &f->lru);
-	if (f->fd >= 0) {
-		g_hash_table_remove(s->by_ref, GUINT_TO_POINTER(f->ref));
-		un_epoll_del(un, f->fd);
-		close(f->fd);
-	} else {
-		g_hash_table_remove(s->by_sid, GUINT_TO_POINTER(f->sid));
-	}
-	un_flow_release6(un, f->cmac);
-	g_free(f);
-}
-
-/**
- * icmp6_ping_socket() - Open a ping socket with its own echo identifier
- * @sid:	the identifier the kernel gave it, network order, output
- * Return: socket, or negative errno
- */
-static int icmp6_ping_socket(uint16_t *sid)
-{
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
-	socklen_t sl = sizeof(sa);
-	int fd, one = 1, ret;
-
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    IPPROTO_ICMPV6);
-	if (fd < 0)
-		return -errno;
-	/* Binding to port 0 makes the kernel pick a free identifier now */
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    getsockname(fd, (struct sockaddr *)&sa, &sl)) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	*sid = sa.sin6_port;
-	return fd;
-}
-
-/**
- * icmp6_raw_sid() - A host-side identifier no raw-mode flow uses
- * Return: 0 with *@sid set, or -ENOSPC if none was found
- */
-static int icmp6_raw_sid(struct un_icmp6 *s, uint16_t *sid)
-{
-	int tries;
-
-	for (tries = 0; tries < 64; tries++) {
-		*sid = (uint16_t)g_random_int();
-		if (!g_hash_table_contains(s->by_sid, GUINT_TO_POINTER(*sid)))
-			return 0;
-	}
-	return -ENOSPC;
-}
-
-/**
- * icmp6_flow_register() - Put new flow @f in the tables (and epoll)
- * Return: 0, or negative errno (@f untouched in the tables)
- */
-static int icmp6_flow_register(struct usernat *un, struct icmp6_flow *f)
-{
-	struct un_icmp6 *s = un->icmp6;
-	int ret;
-
-	if (f->fd >= 0) {
-		do {
-			f->ref = s->next_ref++;
-		} while (f->ref == ICMP6_RAW_REF ||
-			 g_hash_table_contains(s->by_ref,
-					       GUINT_TO_POINTER(f->ref)));
-		ret = un_epoll_add(un, f->fd, EPOLLIN, UN_EP_ICMP6, f->ref);
-		if (ret)
-			return ret;
-		g_hash_table_insert(s->by_ref, GUINT_TO_POINTER(f->ref), f);
-	} else {
-		g_hash_table_insert(s->by_sid, GUINT_TO_POINTER(f->sid), f);
-	}
-	g_hash_table_insert(s->by_key, &f->key, f);
-	g_queue_push_tail_link(&s->lru, &f->lru);
-	return 0;
-}
-
 /**
  * icmp6_flow_new() - Create the echo flow for @k, charged to the guest
  * @ip:		the guest's request, quoted if we refuse
  *
- * Refused (policy, limits, no socket): destination unreachable,
- * administratively prohibited (RFC 4443 3.1 code 1).
- * Return: new flow (owned by the tables), or NULL after telling the guest
+ * Refused (policy, caps, no socket): destination unreachable,
+ * administratively prohibited (RFC 4443 3.1 code 1); counted here or by
+ * echo_flow_new().
+ * Return: new flow (owned by echo.c's table), or NULL after telling the
+ * guest
  */
-static struct icmp6_flow *icmp6_flow_new(struct usernat *un,
-					 const struct ip6_in *ip,
-					 const struct icmp6_key *k)
+static struct echo_flow *icmp6_flow_new(struct usernat *un,
+					const struct ip6_in *ip,
+					const struct echo_key *k)
 {
-	struct icmp6_flow *f;
-	uint16_t sid = 0;
-	int fd = -1, ret;
+	struct echo_flow *f;
+	int err;
 
 	/* Egress policy (policy.c), once per new flow */
 	if (policy_check6(un, IPPROTO_ICMP6, ip->daddr, 0)) {
@@ -470,32 +311,10 @@ static struct icmp6_flow *icmp6_flow_new(struct usernat *un,
 		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_ADMIN, 0);
 		return NULL;
 	}
-	if (un_flow_charge6(un, ip->src_mac, "ICMPv6 echo flow")) {
+	f = echo_flow_new(un, k, ip->src_mac,
+			  un->icmp6->mode == ICMP6_MODE_PING, &err);
+	if (!f)
 		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_ADMIN, 0);
-		return NULL;
-	}
-	ret = un->icmp6->mode == ICMP6_MODE_PING ? (fd = icmp6_ping_socket(&sid))
-						  : icmp6_raw_sid(un->icmp6,
-								  &sid);
-	f = g_new0(struct icmp6_flow, 1);
-	f->key = *k;
-	f->fd = fd;
-	f->sid = sid;
-	f->lru.data = f;
-	memcpy(f->cmac, ip->src_mac, ETH_ALEN);
-	f->created_ms = f->last_ms = un_now_ms();
-	if (ret < 0 || (ret = icmp6_flow_register(un, f)) < 0) {
-		if (fd >= 0)
-			close(fd);
-		g_free(f);
-		un_flow_release6(un, ip->src_mac);
-		UN_COUNT(un, drop_icmp_socket);
-		un_debug(un, "ICMPv6: no echo socket: %s", strerror(-ret));
-		icmp6_send_error(un, ip, ICMP6_UNREACH, ICMP6_UNREACH_ADMIN, 0);
-		return NULL;
-	}
-	UN_COUNT(un, icmp_flows);
-	icmp6_flow_debug(un, f, "new");
 	return f;
 }
 
@@ -507,7 +326,7 @@ static struct icmp6_flow *icmp6_flow_new(struct usernat *un,
  * a copy.  The kernel computes the checksum either way.
  * Return: bytes sent or negative errno
  */
-static ssize_t icmp6_echo_send(struct usernat *un, struct icmp6_flow *f,
+static ssize_t icmp6_echo_send(struct usernat *un, struct echo_flow *f,
 			       const uint8_t *msg, size_t len)
 {
 	struct un_icmp6 *s = un->icmp6;
@@ -539,8 +358,8 @@ void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip)
 {
 	struct un_icmp6 *s = un->icmp6;
 	const struct icmp6_header *ih = pkt_at(&ip->l4, 0, ICMP6_HLEN);
-	struct icmp6_key k = { .seed = s ? s->seed : 0 };
-	struct icmp6_flow *f;
+	struct echo_key k;
+	struct echo_flow *f;
 	ssize_t n;
 	int code;
 
@@ -554,19 +373,16 @@ void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip)
 		UN_COUNT(un, drop_icmp_nat);
 		return;
 	}
-	k.gid = ih->un.echo.id;
-	memcpy(k.gaddr, ip->saddr, 16);
-	memcpy(k.daddr, ip->daddr, 16);
-	f = g_hash_table_lookup(s->by_key, &k);
+	echo_key6(un, &k, ip->saddr, ip->daddr, ih->un.echo.id);
+	f = echo_lookup(un, &k);
 	if (!f && !(f = icmp6_flow_new(un, ip, &k)))
 		return;
 	memcpy(f->mac, ip->src_mac, ETH_ALEN);
-	f->last_ms = un_now_ms();
-	g_queue_unlink(&s->lru, &f->lru);
-	g_queue_push_tail_link(&s->lru, &f->lru);
+	echo_touch(un, f);
 	n = icmp6_echo_send(un, f, ip->l4.p, ip->l4.len);
 	if (n >= 0) {
 		UN_COUNT(un, icmp_echo_out);
+		f->bytes_from_guest += ip->l4.len;
 		return;
 	}
 	UN_COUNT(un, drop_icmp_send);
@@ -582,7 +398,7 @@ void icmp6_echo_nat(struct usernat *un, const struct ip6_in *ip)
  * The guest's identifier goes back in; the checksum is recomputed over
  * the pseudo-header of (address pinged -> guest).
  */
-static void icmp6_echo_to_guest(struct usernat *un, struct icmp6_flow *f,
+static void icmp6_echo_to_guest(struct usernat *un, struct echo_flow *f,
 				const uint8_t *msg, size_t len)
 {
 	struct icmp6_header *oh = (struct icmp6_header *)ip6_out_l4(un);
@@ -597,8 +413,9 @@ static void icmp6_echo_to_guest(struct usernat *un, struct icmp6_flow *f,
 	oh->check = 0;
 	oh->check = csum(oh, len, csum_pseudo6(f->key.daddr, f->key.gaddr,
 					       IPPROTO_ICMP6, (uint32_t)len));
-	f->last_ms = un_now_ms();
+	echo_touch(un, f);
 	UN_COUNT(un, icmp_echo_in);
+	f->bytes_to_guest += len;
 	ip6_out_send(un, f->mac, f->key.daddr, f->key.gaddr, IPPROTO_ICMP6,
 		     len);
 }
@@ -610,7 +427,7 @@ static void icmp6_echo_to_guest(struct usernat *un, struct icmp6_flow *f,
  * Quotes a rebuilt request: IPv6 header and echo header with the guest's
  * identifier, which is what a guest matches errors with.
  */
-static void icmp6_echo_error(struct usernat *un, struct icmp6_flow *f,
+static void icmp6_echo_error(struct usernat *un, struct echo_flow *f,
 			     uint8_t type, uint8_t code, uint16_t seq)
 {
 	struct icmp6_header q = { .type = ICMP6_ECHO };
@@ -630,7 +447,7 @@ static void icmp6_echo_error(struct usernat *un, struct icmp6_flow *f,
  * With IPV6_RECVERR the kernel queues ICMPv6 errors about our requests,
  * with the request's header as data (for its sequence number).
  */
-static void icmp6_ping_errqueue(struct usernat *un, struct icmp6_flow *f)
+static void icmp6_ping_errqueue(struct usernat *un, struct echo_flow *f)
 {
 	char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
 			     sizeof(struct sockaddr_in6))];
@@ -672,7 +489,7 @@ static void icmp6_ping_errqueue(struct usernat *un, struct icmp6_flow *f)
  * The kernel delivers replies by identifier alone; one from an address
  * other than the one pinged is dropped.
  */
-static void icmp6_ping_recv(struct usernat *un, struct icmp6_flow *f)
+static void icmp6_ping_recv(struct usernat *un, struct echo_flow *f)
 {
 	struct un_icmp6 *s = un->icmp6;
 	struct sockaddr_in6 from;
@@ -706,13 +523,12 @@ static void icmp6_raw_error(struct usernat *un, const struct icmp6_header *h,
 {
 	const uint8_t *q = pkt_at(c, 0, IP6_HLEN);
 	const struct icmp6_header *qe = pkt_at(c, IP6_HLEN, ICMP6_HLEN);
-	struct icmp6_flow *f;
+	struct echo_flow *f;
 
 	/* Only a request quoted with no extension header: ours have none */
 	if (!q || !qe || q[6] != IPPROTO_ICMP6 || qe->type != ICMP6_ECHO)
 		return;
-	f = g_hash_table_lookup(un->icmp6->by_sid,
-				GUINT_TO_POINTER(qe->un.echo.id));
+	f = echo_by_sid(un, true, qe->un.echo.id);
 	if (!f || memcmp(q + 24, f->key.daddr, 16))
 		return;
 	icmp6_echo_error(un, f, h->type, h->code, qe->un.echo.seq);
@@ -730,7 +546,7 @@ static void icmp6_raw_recv(struct usernat *un)
 	struct un_icmp6 *s = un->icmp6;
 	const struct icmp6_header *h;
 	struct sockaddr_in6 from;
-	struct icmp6_flow *f;
+	struct echo_flow *f;
 	struct pkt c;
 	socklen_t fl;
 	ssize_t n;
@@ -749,8 +565,7 @@ static void icmp6_raw_recv(struct usernat *un)
 			icmp6_raw_error(un, h, &c);
 			continue;
 		}
-		f = g_hash_table_lookup(s->by_sid,
-					GUINT_TO_POINTER(h->un.echo.id));
+		f = echo_by_sid(un, true, h->un.echo.id);
 		if (!f || from.sin6_family != AF_INET6 ||
 		    memcmp(&from.sin6_addr, f->key.daddr, 16))
 			continue;	/* someone else's ping */
@@ -765,7 +580,7 @@ static void icmp6_raw_recv(struct usernat *un)
 void icmp6_nat_ready(struct usernat *un, union un_ref ref, uint32_t events)
 {
 	struct un_icmp6 *s = un->icmp6;
-	struct icmp6_flow *f;
+	struct echo_flow *f;
 
 	if (!s)
 		return;
@@ -774,63 +589,13 @@ void icmp6_nat_ready(struct usernat *un, union un_ref ref, uint32_t events)
 			icmp6_raw_recv(un);
 		return;
 	}
-	f = g_hash_table_lookup(s->by_ref, GUINT_TO_POINTER(ref.idx));
-	if (!f)
+	f = echo_by_ref(un, ref.idx);
+	if (!f || !f->key.v6)
 		return;		/* ended in this batch of events */
 	if (events & EPOLLERR)
 		icmp6_ping_errqueue(un, f);
 	if (events & EPOLLIN)
 		icmp6_ping_recv(un, f);
-}
-
-/** icmp6_nat_tick() - End echo flows idle for ICMP6_FLOW_TIMEOUT_MS */
-void icmp6_nat_tick(struct usernat *un, int64_t now_ms)
-{
-	struct un_icmp6 *s = un->icmp6;
-	struct icmp6_flow *f;
-
-	if (!s)
-		return;
-	while ((f = g_queue_peek_head(&s->lru)) &&
-	       now_ms - f->last_ms >= ICMP6_FLOW_TIMEOUT_MS) {
-		UN_COUNT(un, icmp_flows_expired);
-		icmp6_flow_debug(un, f, "expired");
-		icmp6_flow_free(un, f);
-	}
-}
-
-/**
- * icmp6_flows_foreach() - Report each ICMPv6 echo flow (control plane)
- *
- * As icmp_flows_foreach(): the guest port is its identifier, the host
- * side the address pinged and the host-side identifier.
- */
-void icmp6_flows_foreach(const struct usernat *un, un_flow_fn fn,
-			 void *opaque)
-{
-	int64_t now = un_now_ms();
-	const struct icmp6_flow *f;
-	struct usernat_flow uf;
-	char a[INET6_ADDRSTRLEN];
-	GList *l;
-
-	if (!un->icmp6)
-		return;
-	for (l = un->icmp6->lru.head; l; l = l->next) {
-		f = l->data;
-		memset(&uf, 0, sizeof(uf));
-		uf.proto = "icmp";
-		uf.state = "active";
-		uf.guest_port = ntohs(f->key.gid);
-		snprintf(uf.guest, sizeof(uf.guest), "[%s]:%u",
-			 inet_ntop(AF_INET6, f->key.gaddr, a, sizeof(a)),
-			 uf.guest_port);
-		snprintf(uf.host, sizeof(uf.host), "[%s]:%u",
-			 inet_ntop(AF_INET6, f->key.daddr, a, sizeof(a)),
-			 ntohs(f->sid));
-		uf.age_ms = (uint64_t)MAX(now - f->created_ms, 0);
-		fn(opaque, &uf);
-	}
 }
 
 /**
@@ -850,33 +615,24 @@ int icmp6_nat_init(struct usernat *un)
 	s = g_new0(struct un_icmp6, 1);
 	un->icmp6 = s;
 	s->raw_fd = -1;
-	s->by_key = g_hash_table_new(icmp6_key_hash, icmp6_key_equal);
-	s->by_ref = g_hash_table_new(g_direct_hash, g_direct_equal);
-	s->by_sid = g_hash_table_new(g_direct_hash, g_direct_equal);
-	g_queue_init(&s->lru);
-	s->seed = g_random_int();
-	s->next_ref = g_random_int();
 	icmp6_probe(un, false);
 	return 0;
 }
 
-/** icmp6_nat_cleanup() - End all echo flows; safe if never set up */
+/**
+ * icmp6_nat_cleanup() - Close the raw socket; safe if never set up.  The
+ * flows are echo_cleanup()'s.
+ */
 void icmp6_nat_cleanup(struct usernat *un)
 {
 	struct un_icmp6 *s = un->icmp6;
-	struct icmp6_flow *f;
 
 	if (!s)
 		return;
-	while ((f = g_queue_peek_head(&s->lru)))
-		icmp6_flow_free(un, f);
 	if (s->raw_fd >= 0) {
 		un_epoll_del(un, s->raw_fd);
 		close(s->raw_fd);
 	}
-	g_hash_table_destroy(s->by_key);
-	g_hash_table_destroy(s->by_ref);
-	g_hash_table_destroy(s->by_sid);
 	g_free(s);
 	un->icmp6 = NULL;
 }

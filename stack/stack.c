@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dhcp.h"
+#include "echo.h"
 #include "stack.h"
 
 static const char *const counter_names[UN_CTR_MAX] = {
@@ -184,6 +185,8 @@ int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what)
 struct un_guest6 {
 	uint64_t mac;			/* key: the MAC in the low 48 bits */
 	unsigned int flows;
+	unsigned int half_open;		/* TCP connects in progress (<= flows,
+					 * so freed with the last flow) */
 };
 
 /** un_mac_key() - A MAC as a 64-bit key; Return: key */
@@ -195,6 +198,27 @@ static uint64_t un_mac_key(const uint8_t *mac)
 	for (i = 0; i < ETH_ALEN; i++)
 		k = k << 8 | mac[i];
 	return k;
+}
+
+/**
+ * un_half_open_of() - The half-open count of a guest: of its IPv4 address,
+ * or (@v6) of its MAC's IPv6 flows
+ * Return: pointer to the count, or NULL if the guest is not tracked
+ */
+static unsigned int *un_half_open_of(struct usernat *un, bool v6,
+				     uint32_t guest_ip, const uint8_t *mac)
+{
+	struct un_guest *g;
+	struct un_guest6 *g6;
+	uint64_t k;
+
+	if (v6) {
+		k = un_mac_key(mac);
+		g6 = g_hash_table_lookup(un->guests6, &k);
+		return g6 ? &g6->half_open : NULL;
+	}
+	g = g_hash_table_lookup(un->guests, GUINT_TO_POINTER(guest_ip));
+	return g ? &g->half_open : NULL;
 }
 
 /**
@@ -249,28 +273,45 @@ void un_flow_release(struct usernat *un, uint32_t guest_ip)
 		g->flows--;
 }
 
-/** un_half_open_charge() - Account a TCP connect in progress; see above */
-int un_half_open_charge(struct usernat *un, uint32_t guest_ip)
+/**
+ * un_half_open_charge() - Account a TCP connect in progress
+ * @v6:		an IPv6 connection: the guest is @mac, else @guest_ip
+ *
+ * Capped per guest (max-half-open; a guest as un_flow_charge() and
+ * un_flow_charge6() see it, so only after the connection's flow charge)
+ * and per instance (max-half-open-total), for both families: a SYN flood
+ * to fresh ports, over either, ties up at most that many connect()s and
+ * descriptors.  Return: 0, or -ENOSPC past a cap (counted in
+ * drop_flow_limit)
+ */
+int un_half_open_charge(struct usernat *un, bool v6, uint32_t guest_ip,
+			const uint8_t *mac)
 {
-	struct un_guest *g = g_hash_table_lookup(un->guests,
-						 GUINT_TO_POINTER(guest_ip));
+	unsigned int *n = un_half_open_of(un, v6, guest_ip, mac);
 
-	if (g && g->half_open >= un->cfg.lim.max_half_open) {
-		limit_log(un, guest_ip, NULL, "half-open TCP connection");
+	if (un->half_open >= un->cfg.lim.max_half_open_all ||
+	    (n && *n >= un->cfg.lim.max_half_open)) {
+		limit_log(un, guest_ip, v6 ? mac : NULL,
+			  "half-open TCP connection");
 		return -ENOSPC;
 	}
-	if (g)
-		g->half_open++;
+	un->half_open++;
+	if (n)
+		(*n)++;
 	return 0;
 }
 
-void un_half_open_release(struct usernat *un, uint32_t guest_ip)
+/** un_half_open_release() - A connect charged by un_half_open_charge()
+ * has ended or completed */
+void un_half_open_release(struct usernat *un, bool v6, uint32_t guest_ip,
+			  const uint8_t *mac)
 {
-	struct un_guest *g = g_hash_table_lookup(un->guests,
-						 GUINT_TO_POINTER(guest_ip));
+	unsigned int *n = un_half_open_of(un, v6, guest_ip, mac);
 
-	if (g && g->half_open)
-		g->half_open--;
+	if (un->half_open)
+		un->half_open--;
+	if (n && *n)
+		(*n)--;
 }
 
 /** un_out_frame() - Hand the frame at un->obuf to the output callback */
@@ -377,7 +418,8 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 		goto fail;
 	}
 	if ((ret = tcp_init(un)) < 0 || (ret = udp_init(un)) < 0 ||
-	    (ret = icmp_init(un)) < 0 || (ret = dns_init(un)) < 0 ||
+	    (ret = echo_init(un)) < 0 || (ret = icmp_init(un)) < 0 ||
+	    (ret = dns_init(un)) < 0 ||
 	    (ret = icmp6_nat_init(un)) < 0) {
 		if (err)
 			*err = g_strdup_printf("cannot set up NAT: %s",
@@ -401,6 +443,7 @@ void usernat_free(struct usernat *un)
 	usernat_pcap_stop(un);
 	fwd_cleanup(un);
 	dns_cleanup(un);
+	echo_cleanup(un);
 	icmp6_nat_cleanup(un);
 	icmp_cleanup(un);
 	udp_cleanup(un);
@@ -456,8 +499,7 @@ static void timer_tick(struct usernat *un)
 	pcap_flush(un);
 	tcp_tick(un, now);
 	udp_tick(un, now);
-	icmp_tick(un, now);
-	icmp6_nat_tick(un, now);
+	echo_tick(un, now);
 	dns_tick(un, now);
 	ip6_tick(un, now);
 }
@@ -565,8 +607,7 @@ void usernat_flows_foreach(const struct usernat *un, un_flow_fn fn,
 {
 	tcp_flows_foreach(un, fn, opaque);
 	udp_flows_foreach(un, fn, opaque);
-	icmp_flows_foreach(un, fn, opaque);
-	icmp6_flows_foreach(un, fn, opaque);
+	echo_flows_foreach(un, fn, opaque);
 }
 
 void usernat_set_log_level(struct usernat *un, int level)

@@ -52,6 +52,8 @@
 	X(dhcp_decline, "DHCPDECLINE received")			\
 	X(dhcp_inform, "DHCPINFORM received")				\
 	X(dhcp_pool_full, "DHCP requests with no address to give")	\
+	X(dhcp_lease_limit, "DHCP requests refused: max-leases reached") \
+	X(drop_dhcp_chaddr, "dropped: DHCP chaddr is not the source MAC") \
 	X(drop_eth_short, "dropped: frame shorter than Ethernet header")	\
 	X(drop_eth_src, "dropped: multicast or zero source MAC")	\
 	X(drop_oversize, "dropped: frame larger than the MTU allows")	\
@@ -104,11 +106,11 @@ enum un_ep_type {
 	UN_EP_TCP,		/* idx: TCP connection */
 	UN_EP_TCP_LISTEN,	/* idx: port forward */
 	UN_EP_UDP,		/* idx: UDP flow */
-	UN_EP_ICMP,		/* idx: ICMP echo flow */
+	UN_EP_ICMP,		/* idx: ICMP echo flow (echo.c) */
 	UN_EP_DNS,		/* idx: DNS upstream socket */
 	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
 	UN_EP_FWD,		/* idx: forward socket slot (fwd.c) */
-	UN_EP_ICMP6,		/* idx: ICMPv6 echo flow (icmp6.c) */
+	UN_EP_ICMP6,		/* idx: ICMPv6 echo flow (echo.c) */
 	UN_EP_TYPES
 };
 
@@ -132,6 +134,10 @@ struct un_limits {
 	unsigned int max_flows;		/* all flows of the instance */
 	unsigned int max_flows_guest;	/* flows of one guest address */
 	unsigned int max_half_open;	/* TCP connects in progress, per guest */
+	unsigned int max_half_open_all;	/* TCP connects in progress, instance */
+	unsigned int max_icmp_ids;	/* echo NAT flows of the instance */
+	unsigned int max_icmp_ids_guest;	/* echo NAT flows of one MAC */
+	unsigned int max_leases;	/* DHCP leases held (offered, bound) */
 	unsigned int udp_timeout;	/* seconds idle before a UDP flow ends */
 	unsigned int tcp_idle_timeout;	/* seconds idle, established TCP */
 };
@@ -189,6 +195,7 @@ struct un_pcap;
 struct un_fwd;
 struct un_ip6;
 struct un_icmp6;
+struct un_echo;
 
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
@@ -208,11 +215,14 @@ struct usernat {
 	struct un_fwd *fwd;		/* fwd.c, NULL until a forward exists */
 	struct un_ip6 *ip6;		/* ip6.c, ndp.c...; NULL if no-ipv6 */
 	struct un_icmp6 *icmp6;		/* icmp6.c echo NAT; NULL if no-ipv6 */
+	struct un_echo *echo;		/* echo.c: echo NAT flows, both
+					 * families */
 	GHashTable *guests6;		/* MAC -> struct un_guest6, IPv6 flow
 					 * accounting (un_flow_charge6()) */
 	int64_t last_defend_ms;		/* RFC 5227 2.4 defence rate limit */
 	uint16_t ip_id;			/* IPv4 identification counter */
 	unsigned int flows;		/* NAT flows of all guests */
+	unsigned int half_open;		/* TCP connects in progress, all */
 	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
 	int64_t last_policy_log_ms;	/* rate limit of "policy: refused" */
 	/* Frame under construction toward a guest, see un_out_*() */
@@ -251,8 +261,10 @@ const struct un_guest *un_guest_find(const struct usernat *un, uint32_t ip);
  * (counted in drop_flow_limit and logged at most once per 10 s). */
 int un_flow_charge(struct usernat *un, uint32_t guest_ip, const char *what);
 void un_flow_release(struct usernat *un, uint32_t guest_ip);
-int un_half_open_charge(struct usernat *un, uint32_t guest_ip);
-void un_half_open_release(struct usernat *un, uint32_t guest_ip);
+int un_half_open_charge(struct usernat *un, bool v6, uint32_t guest_ip,
+			const uint8_t *mac);
+void un_half_open_release(struct usernat *un, bool v6, uint32_t guest_ip,
+			  const uint8_t *mac);
 /* IPv6 flows are charged to the guest's MAC (a guest may use any number of
  * addresses in the prefix: SLAAC, privacy, DHCPv6), in a count separate
  * from its IPv4 address's; max-flows covers both.  @mac is the MAC the flow
@@ -264,10 +276,8 @@ void un_flow_release6(struct usernat *un, const uint8_t *mac);
 typedef void (*un_flow_fn)(void *opaque, const struct usernat_flow *flow);
 void tcp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
 void udp_flows_foreach(const struct usernat *un, un_flow_fn fn, void *opaque);
-void icmp_flows_foreach(const struct usernat *un, un_flow_fn fn,
-			void *opaque);
-void icmp6_flows_foreach(const struct usernat *un, un_flow_fn fn,
-			 void *opaque);
+void echo_flows_foreach(const struct usernat *un, un_flow_fn fn,
+			void *opaque);	/* echo.c: ICMP and ICMPv6 */
 
 /* Port forwards (fwd.c) */
 void fwd_ready(struct usernat *un, union un_ref ref, uint32_t events);
@@ -416,7 +426,6 @@ void udp_tick(struct usernat *un, int64_t now_ms);
 int icmp_init(struct usernat *un);
 void icmp_cleanup(struct usernat *un);
 void icmp_ready(struct usernat *un, union un_ref ref, uint32_t events);
-void icmp_tick(struct usernat *un, int64_t now_ms);
 int dns_init(struct usernat *un);
 void dns_cleanup(struct usernat *un);
 void dns_ready(struct usernat *un, union un_ref ref, uint32_t events);
@@ -424,7 +433,6 @@ void dns_tick(struct usernat *un, int64_t now_ms);
 int icmp6_nat_init(struct usernat *un);
 void icmp6_nat_cleanup(struct usernat *un);
 void icmp6_nat_ready(struct usernat *un, union un_ref ref, uint32_t events);
-void icmp6_nat_tick(struct usernat *un, int64_t now_ms);
 
 /**
  * un_host_addr() - The host address a guest destination maps to

@@ -119,8 +119,9 @@
  * an AF_INET6 socket to un_host_addr6() of its destination (gateway6
  * stands for ::1 unless no-map-host-loopback; dns6 port 53 is the DNS
  * upstream, over whichever family it has), is charged to the guest's MAC
- * (un_flow_charge6(): a guest has any number of addresses; no half-open
- * count, which is kept per IPv4 address), advertises an MSS of MTU - 60,
+ * (un_flow_charge6(): a guest has any number of addresses; its connects
+ * in progress are counted against the half-open caps per MAC, as IPv4's
+ * per address), advertises an MSS of MTU - 60,
  * and a failed connect() is reported with ICMPv6 (icmp6_send_error_flow(),
  * icmp6_unreach_code()).  Port forwards open IPv4 connections only.
  */
@@ -627,6 +628,18 @@ void tcp_flow_release(struct usernat *un, const struct tcp_conn *c)
 }
 
 /**
+ * tcp_half_open_release() - @c's connect is over (done or failed): give
+ * back its half-open charge, if it holds one (TF_HALF_OPEN, either family)
+ */
+void tcp_half_open_release(struct usernat *un, struct tcp_conn *c)
+{
+	if (!(c->flags & TF_HALF_OPEN))
+		return;
+	un_half_open_release(un, tcp_is_v6(c), tcp_v4(c->gaddr), c->mac);
+	c->flags &= ~TF_HALF_OPEN;
+}
+
+/**
  * tcp_conn_free() - Close @c's host socket and free the entry
  * @abortive:	reset the host connection (SO_LINGER 0) instead of a FIN
  *
@@ -649,8 +662,7 @@ void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive)
 		c->fd = -1;
 	}
 	tcp_ooo_purge(un, c);
-	if (c->flags & TF_HALF_OPEN)
-		un_half_open_release(un, tcp_v4(c->gaddr));
+	tcp_half_open_release(un, c);
 	if (c->flags & TF_CHARGED) {
 		tcp_flow_release(un, c);
 		UN_COUNT(un, tcp_closed);

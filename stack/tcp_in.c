@@ -194,20 +194,22 @@ static int tcp_target6(struct usernat *un, const struct tcp_pkt *ip,
 }
 
 /**
- * tcp_charge() - Count a new connection against the guest's flow limit:
- * by address for IPv4, by MAC for IPv6 (un_flow_charge6()), and for IPv4
- * against the half-open limit too.  Return: 0, or -ENOSPC
+ * tcp_charge() - Count a new connection against the guest's flow limit
+ * (by address for IPv4, by MAC for IPv6: un_flow_charge6()) and the
+ * half-open limits, of either family.  Return: 0, or -ENOSPC
  */
 static int tcp_charge(struct usernat *un, const struct tcp_pkt *ip)
 {
 	uint32_t g = tcp_v4(ip->saddr);
 
-	if (ip->v6)
-		return un_flow_charge6(un, ip->mac, "TCP connection");
-	if (un_flow_charge(un, g, "TCP connection"))
+	if (ip->v6 ? un_flow_charge6(un, ip->mac, "TCP connection") :
+		     un_flow_charge(un, g, "TCP connection"))
 		return -ENOSPC;
-	if (un_half_open_charge(un, g)) {
-		un_flow_release(un, g);
+	if (un_half_open_charge(un, ip->v6, g, ip->mac)) {
+		if (ip->v6)
+			un_flow_release6(un, ip->mac);
+		else
+			un_flow_release(un, g);
 		return -ENOSPC;
 	}
 	return 0;
@@ -335,21 +337,18 @@ static void tcp_open(struct usernat *un, const struct tcp_pkt *ip,
 	}
 	if (!(c = tcp_conn_new(un, ip->saddr, th->source, ip->daddr,
 			       th->dest))) {
-		if (ip->v6) {
+		un_half_open_release(un, ip->v6, tcp_v4(ip->saddr), ip->mac);
+		if (ip->v6)
 			un_flow_release6(un, ip->mac);
-		} else {
-			un_half_open_release(un, tcp_v4(ip->saddr));
+		else
 			un_flow_release(un, tcp_v4(ip->saddr));
-		}
 		UN_COUNT(un, tcp_limit);
 		tcp_reply_rst(un, ip, th, s->data.len);
 		return;
 	}
-	/* offered back if the guest offers them: window scale, SACK.  IPv6
-	 * connections have no half-open count (it is kept per IPv4 address);
-	 * their flow charge per MAC bounds them. */
-	c->flags = TF_CHARGED | TF_WND_DIRTY | TF_WS | TF_SACK |
-		   (ip->v6 ? TF_V6 : TF_HALF_OPEN);
+	/* offered back if the guest offers them: window scale, SACK */
+	c->flags = TF_CHARGED | TF_WND_DIRTY | TF_WS | TF_SACK | TF_HALF_OPEN |
+		   (ip->v6 ? TF_V6 : 0);
 	c->created_ms = c->last_ms = tcp_now();
 	UN_COUNT(un, tcp_opened);
 	un->ctr[UN_CTR_tcp_active]++;
@@ -373,10 +372,7 @@ void tcp_connected(struct usernat *un, struct tcp_conn *c)
 {
 	struct un_tcp *t = un->tcp;
 
-	if (c->flags & TF_HALF_OPEN) {
-		un_half_open_release(un, tcp_v4(c->gaddr));
-		c->flags &= ~TF_HALF_OPEN;
-	}
+	tcp_half_open_release(un, c);
 	c->state = TCP_ST_SYN_RCVD;
 	c->snd_una = tcp_iss(t, c);
 	c->sock_seq = c->peek_seq = c->snd_una + 1;

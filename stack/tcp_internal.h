@@ -285,6 +285,7 @@ static inline struct tcp_conn *tcp_lookup(const struct un_tcp *t,
 	tcp_map4(d, daddr);
 	return tcp_lookup_addr(t, g, gport, d, dport);
 }
+void tcp_half_open_release(struct usernat *un, struct tcp_conn *c);
 void tcp_conn_free(struct usernat *un, struct tcp_conn *c, bool abortive);
 void tcp_timer_want(struct usernat *un, struct tcp_conn *c, int64_t at);
 void tcp_timer_update(struct usernat *un, struct tcp_conn *c);

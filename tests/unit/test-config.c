@@ -40,6 +40,30 @@ static void test_defaults(void)
 	g_assert_cmpuint(un->cfg.mtu, ==, 1500);
 	g_assert_true(un->cfg.dhcp);
 	g_assert_true(un->cfg.map_host_loopback);
+	g_assert_cmpuint(un->cfg.lim.max_half_open, ==, 1024);
+	g_assert_cmpuint(un->cfg.lim.max_half_open_all, ==, 4096);
+	g_assert_cmpuint(un->cfg.lim.max_icmp_ids, ==, 1024);
+	g_assert_cmpuint(un->cfg.lim.max_icmp_ids_guest, ==, 256);
+	g_assert_cmpuint(un->cfg.lim.max_leases, ==, 0);
+	usernat_free(un);
+	usernat_config_free(cfg);
+}
+
+/* The resource caps' keys (Hardening 4) */
+static void test_limit_keys(void)
+{
+	const char *const kv[] = { "max-half-open-total", "7",
+				   "max-icmp-ids", "8",
+				   "max-icmp-ids-per-guest", "9",
+				   "max-leases", "10", NULL };
+	struct usernat_config *cfg = cfg_with(kv);
+	struct usernat *un = usernat_new(cfg, capture_none, NULL, NULL);
+
+	g_assert_nonnull(un);
+	g_assert_cmpuint(un->cfg.lim.max_half_open_all, ==, 7);
+	g_assert_cmpuint(un->cfg.lim.max_icmp_ids, ==, 8);
+	g_assert_cmpuint(un->cfg.lim.max_icmp_ids_guest, ==, 9);
+	g_assert_cmpuint(un->cfg.lim.max_leases, ==, 10);
 	usernat_free(un);
 	usernat_config_free(cfg);
 }
@@ -74,6 +98,8 @@ static void test_bad_values(void)
 		{ "lease-time", "59" },	  { "dhcp-host", "52:54:00:12:34:56" },
 		{ "dhcp-host", "zz:54:00:12:34:56,10.0.2.9" },
 		{ "log-level", "loud" },  { "no-dhcp", "yes" },
+		{ "max-half-open-total", "0" }, { "max-icmp-ids", "0" },
+		{ "max-icmp-ids-per-guest", "x" }, { "max-leases", "-1" },
 		{ "frobnicate", "1" },
 	};
 	struct usernat_config *cfg = usernat_config_new();
@@ -159,6 +185,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/defaults", test_defaults);
+	g_test_add_func("/config/limit-keys", test_limit_keys);
 	g_test_add_func("/config/derived", test_derived);
 	g_test_add_func("/config/bad-values", test_bad_values);
 	g_test_add_func("/config/inconsistent", test_inconsistent);

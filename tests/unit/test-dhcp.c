@@ -803,6 +803,8 @@ static void test_pool_skips_ours(void)
 	g_assert_cmpuint(t_bind(&t, mac_a), ==, ip("10.0.2.1"));
 	g_assert_cmpuint(t_discover(&t, mac_b, "10.0.2.2"), ==,
 			 ip("10.0.2.4"));
+	/* bound: an offer alone would be taken back for c (dhcp_pick()) */
+	g_assert_cmpuint(t_select(&t, mac_b, ip("10.0.2.4"), &r), ==, DHCPACK);
 	msg_init(&m, DHCPREQUEST, mac_c);
 	msg_ip(&m, DHCP_OPT_REQ_IP, "10.0.2.3");
 	msg_end(&m);
@@ -853,15 +855,8 @@ static void test_other_server(void)
 
 	t_start(&t, opts);
 	g_assert_cmpuint(t_discover(&t, mac_a, NULL), ==, ip("10.0.2.15"));
-	/* The only address is held for mac_a */
-	msg_init(&m, DHCPDISCOVER, mac_b);
-	msg_end(&m);
-	g_test_expect_message("usernat", G_LOG_LEVEL_WARNING,
-			      "dhcp: no free address*");
-	t_send(&t, &m);
-	g_test_assert_expected_messages();
-	t_no_reply(&t);
-	/* mac_a picks another server: silence, and the offer is dropped */
+	/* mac_a picks another server: silence, and the offer is dropped
+	 * (were it kept, it would be taken back anyway: offer-reclaimed) */
 	msg_init(&m, DHCPREQUEST, mac_a);
 	msg_ip(&m, DHCP_OPT_SERVER_ID, "10.0.2.200");
 	msg_ip(&m, DHCP_OPT_REQ_IP, "10.0.2.200");
@@ -871,6 +866,125 @@ static void test_other_server(void)
 	g_assert_cmpuint(t_stat(&t, "dhcp_request"), ==, 1);
 	g_assert_cmpuint(t_stat(&t, "drop_dhcp_malformed"), ==, 0);
 	g_assert_cmpuint(t_discover(&t, mac_b, NULL), ==, ip("10.0.2.15"));
+	t_stop(&t);
+}
+
+/* With no free address, a new client takes the oldest offer nobody
+ * requested (RFC 2131 4.3.1: offers need not be reserved), never a bound
+ * lease: DISCOVERs from fresh MACs can't lock other guests out */
+static void test_offer_reclaimed(void)
+{
+	static const char *const opts[] = {
+		"dhcp-start", "10.0.2.15",
+		"dhcp-end", "10.0.2.16",
+		"log-level", "warning",
+		NULL
+	};
+	struct reply r;
+	struct msg m;
+	struct t t;
+
+	t_start(&t, opts);
+	g_assert_cmpuint(t_bind(&t, mac_a), ==, ip("10.0.2.15"));
+	/* b only discovers (a flooder's pattern): its offer is held... */
+	g_assert_cmpuint(t_discover(&t, mac_b, NULL), ==, ip("10.0.2.16"));
+	/* ...until c needs it: c gets it, never a's bound lease */
+	g_assert_cmpuint(t_discover(&t, mac_c, NULL), ==, ip("10.0.2.16"));
+	g_assert_cmpuint(t_select(&t, mac_b, ip("10.0.2.16"), &r), ==,
+			 DHCPNAK);
+	g_assert_cmpuint(t_select(&t, mac_c, ip("10.0.2.16"), &r), ==,
+			 DHCPACK);
+	/* Both leases bound: d gets nothing, counted, and takes nothing */
+	msg_init(&m, DHCPDISCOVER, mac_d);
+	msg_end(&m);
+	g_test_expect_message("usernat", G_LOG_LEVEL_WARNING,
+			      "dhcp: no free address*");
+	t_send(&t, &m);
+	g_test_assert_expected_messages();
+	t_no_reply(&t);
+	g_assert_cmpuint(t_stat(&t, "dhcp_pool_full"), ==, 1);
+	/* the guests with leases renew them */
+	g_assert_cmpuint(t_select(&t, mac_a, ip("10.0.2.15"), &r), ==,
+			 DHCPACK);
+	g_assert_cmpuint(t_select(&t, mac_c, ip("10.0.2.16"), &r), ==,
+			 DHCPACK);
+	t_stop(&t);
+}
+
+/* A guest is its MAC: a message whose chaddr is not the frame's source
+ * is dropped and counted, whatever its type, and changes nothing */
+static void test_chaddr_spoofed(void)
+{
+	static const uint8_t types[] = { DHCPDISCOVER, DHCPREQUEST,
+					 DHCPRELEASE, DHCPDECLINE,
+					 DHCPINFORM };
+	struct reply r;
+	struct msg m;
+	struct t t;
+	size_t i;
+
+	t_start(&t, NULL);
+	g_assert_cmpuint(t_bind(&t, mac_a), ==, ip("10.0.2.15"));
+	for (i = 0; i < G_N_ELEMENTS(types); i++) {
+		msg_init(&m, types[i], mac_a);	/* in a's name, from b */
+		msg_ip(&m, DHCP_OPT_SERVER_ID, "10.0.2.2");
+		msg_ip(&m, DHCP_OPT_REQ_IP, "10.0.2.15");
+		msg_ciaddr(&m, "10.0.2.15");
+		msg_end(&m);
+		t_send_from(&t, &m, mac_b, "0.0.0.0", "255.255.255.255");
+		t_no_reply(&t);
+	}
+	g_assert_cmpuint(t_stat(&t, "drop_dhcp_chaddr"), ==, 5);
+	g_assert_cmpuint(t_stat(&t, "drop_spoof"), ==, 2);
+	g_assert_cmpuint(t_stat(&t, "dhcp_discover"), ==, 1);
+	g_assert_cmpuint(t_stat(&t, "dhcp_release"), ==, 0);
+	/* a's lease is intact: b can't have its address, a renews it */
+	msg_init(&m, DHCPREQUEST, mac_b);
+	msg_ip(&m, DHCP_OPT_REQ_IP, "10.0.2.15");
+	msg_end(&m);
+	t_expect(&t, &m, DHCPNAK, &r);
+	g_assert_cmpuint(t_select(&t, mac_a, ip("10.0.2.15"), &r), ==,
+			 DHCPACK);
+	/* and b still gets an address of its own */
+	g_assert_cmpuint(t_bind(&t, mac_b), ==, ip("10.0.2.16"));
+	t_stop(&t);
+}
+
+/* max-leases: past it a new client gets no offer and a DHCPNAK for a
+ * free address, counted; the clients with leases keep renewing them; one
+ * that gives its lease up makes room */
+static void test_max_leases(void)
+{
+	static const char *const opts[] = {
+		"max-leases", "2",
+		"log-level", "error",
+		NULL
+	};
+	struct reply r;
+	struct msg m;
+	struct t t;
+
+	t_start(&t, opts);
+	g_assert_cmpuint(t_bind(&t, mac_a), ==, ip("10.0.2.15"));
+	g_assert_cmpuint(t_bind(&t, mac_b), ==, ip("10.0.2.16"));
+	msg_init(&m, DHCPDISCOVER, mac_c);
+	msg_end(&m);
+	t_send(&t, &m);
+	t_no_reply(&t);
+	g_assert_cmpuint(t_stat(&t, "dhcp_lease_limit"), ==, 1);
+	/* INIT-REBOOT asking for a free address: refused too */
+	msg_init(&m, DHCPREQUEST, mac_c);
+	msg_ip(&m, DHCP_OPT_REQ_IP, "10.0.2.40");
+	msg_end(&m);
+	t_expect(&t, &m, DHCPNAK, &r);
+	g_assert_cmpuint(t_stat(&t, "dhcp_lease_limit"), ==, 2);
+	g_assert_cmpuint(t_select(&t, mac_a, ip("10.0.2.15"), &r), ==,
+			 DHCPACK);
+	g_assert_cmpuint(t_select(&t, mac_b, ip("10.0.2.16"), &r), ==,
+			 DHCPACK);
+	t_release(&t, mac_b, ip("10.0.2.16"));
+	g_assert_cmpuint(t_bind(&t, mac_c), !=, 0);
+	g_assert_cmpuint(t_stat(&t, "dhcp_lease_limit"), ==, 2);
 	t_stop(&t);
 }
 
@@ -1183,6 +1297,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/dhcp/lease/static-in-pool",
 			test_static_in_small_pool);
 	g_test_add_func("/dhcp/lease/decline", test_decline);
+	g_test_add_func("/dhcp/lease/offer-reclaimed", test_offer_reclaimed);
+	g_test_add_func("/dhcp/lease/chaddr-spoofed", test_chaddr_spoofed);
+	g_test_add_func("/dhcp/lease/max-leases", test_max_leases);
 	g_test_add_func("/dhcp/inform", test_inform);
 	g_test_add_func("/dhcp/pool/full", test_pool_full);
 	g_test_add_func("/dhcp/pool/reclaim", test_pool_reclaim);

@@ -441,6 +441,106 @@ static void test_limit(void)
 	g_ptr_array_unref(cap.frames);
 }
 
+/* Expect frame @i to be "administratively prohibited" to @mac */
+static void check_admin(struct capture *cap, guint i, const uint8_t *mac)
+{
+	const uint8_t *e = capture_nth(cap, i)->data + 34;
+
+	g_assert_cmpmem(capture_nth(cap, i)->data, 6, mac, 6);
+	g_assert_cmpint(e[0], ==, 3);
+	g_assert_cmpint(e[1], ==, 13);
+}
+
+/* One ping of @mac/@src with @id, expecting its reply (or, @refused, the
+ * refusal) as the only frame */
+static void ping_expect(struct usernat *un, struct capture *cap,
+			const uint8_t *mac, const char *src, uint16_t id,
+			uint16_t seq, bool refused)
+{
+	capture_clear(cap);
+	guest_ping(un, mac, src, TEST_ADDR, htons(id), htons(seq), 0x5a, 16);
+	pump(un, cap, 1, 2000);
+	pump(un, cap, 2, 50);			/* and no more */
+	g_assert_cmpuint(cap->frames->len, ==, 1);
+	if (refused)
+		check_admin(cap, 0, mac);
+	else
+		check_reply(capture_nth(cap, 0), mac, TEST_ADDR, src,
+			    htons(id), htons(seq), 0x5a, 16);
+}
+
+/* max-icmp-ids-per-guest: a guest pinging with fresh identifiers is
+ * refused past its cap, counted; its flows go on; another guest still
+ * gets flows of its own */
+static void id_limit_guest(const char *range)
+{
+	const char *const opts[] = { "max-icmp-ids-per-guest", "3",
+				     "log-level", "error", NULL };
+	struct capture cap;
+	struct usernat *un;
+	uint16_t id;
+
+	if (!have_netns) {
+		g_test_skip("needs root and network namespaces");
+		return;
+	}
+	g_assert_cmpint(set_ping_range(range), ==, 0);
+	un = test_instance(&cap, opts);
+	for (id = 1; id <= 3; id++)
+		ping_expect(un, &cap, guest_mac, "10.0.2.15", id, 1, false);
+	for (id = 4; id <= 6; id++)
+		ping_expect(un, &cap, guest_mac, "10.0.2.15", id, 1, true);
+	g_assert_cmpuint(usernat_stat(un, "icmp_id_limit"), ==, 3);
+	g_assert_cmpuint(usernat_stat(un, "icmp_flows"), ==, 3);
+	for (id = 1; id <= 3; id++)
+		ping_expect(un, &cap, guest_mac, "10.0.2.15", id, 2, false);
+	ping_expect(un, &cap, guest2_mac, "10.0.2.16", 4, 1, false);
+	ping_expect(un, &cap, guest2_mac, "10.0.2.16", 1, 1, false);
+	g_assert_cmpuint(usernat_stat(un, "icmp_flows"), ==, 5);
+	g_assert_cmpuint(usernat_stat(un, "icmp_id_limit"), ==, 3);
+	g_assert_cmpuint(un->flows, ==, 5);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
+static void test_id_limit_guest_ping(void)
+{
+	id_limit_guest("0 2147483647");
+}
+
+static void test_id_limit_guest_raw(void)
+{
+	id_limit_guest("1 0");
+}
+
+/* max-icmp-ids: the instance's cap, below max-flows; flows end, room is
+ * made (the flow count goes back to zero when the instance is freed) */
+static void test_id_limit_instance(void)
+{
+	const char *const opts[] = { "max-icmp-ids", "2",
+				     "log-level", "error", NULL };
+	struct capture cap;
+	struct usernat *un;
+
+	if (!have_netns) {
+		g_test_skip("needs root and network namespaces");
+		return;
+	}
+	g_assert_cmpint(set_ping_range("0 2147483647"), ==, 0);
+	un = test_instance(&cap, opts);
+	ping_expect(un, &cap, guest_mac, "10.0.2.15", 1, 1, false);
+	ping_expect(un, &cap, guest2_mac, "10.0.2.16", 1, 1, false);
+	ping_expect(un, &cap, guest2_mac, "10.0.2.16", 2, 1, true);
+	ping_expect(un, &cap, guest_mac, "10.0.2.15", 2, 1, true);
+	g_assert_cmpuint(usernat_stat(un, "icmp_id_limit"), ==, 2);
+	g_assert_cmpuint(usernat_stat(un, "drop_flow_limit"), ==, 0);
+	ping_expect(un, &cap, guest_mac, "10.0.2.15", 1, 2, false);
+	ping_expect(un, &cap, guest2_mac, "10.0.2.16", 1, 2, false);
+	g_assert_cmpuint(un->flows, ==, 2);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -455,5 +555,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/icmp/martians", test_martians);
 	g_test_add_func("/icmp/off", test_off);
 	g_test_add_func("/icmp/limit", test_limit);
+	g_test_add_func("/icmp/id-limit/guest-ping", test_id_limit_guest_ping);
+	g_test_add_func("/icmp/id-limit/guest-raw", test_id_limit_guest_raw);
+	g_test_add_func("/icmp/id-limit/instance", test_id_limit_instance);
 	return g_test_run();
 }

@@ -1520,6 +1520,101 @@ static void test_bulk_lossy_no_peek_off(void)
 	bulk(false, 3, 5);
 }
 
+/* A listener on 127.0.0.1 whose accept queue is full (backlog 0, filled
+ * by connections of its own, in @fill): SYNs to it are dropped, so
+ * connects to it stay in progress */
+static int full_listener4(uint16_t *port, int fill[4])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), i;
+
+	g_assert_cmpint(fd, >=, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(listen(fd, 0), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &al), ==, 0);
+	*port = ntohs(a.sin_port);
+	for (i = 0; i < 4; i++) {
+		struct pollfd p = { .events = POLLOUT };
+
+		fill[i] = p.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+					0);
+		g_assert_cmpint(p.fd, >=, 0);
+		connect(p.fd, (struct sockaddr *)&a, sizeof(a));
+		if (poll(&p, 1, 300) == 0)
+			break;
+	}
+	g_assert_cmpint(i, <, 4);
+	while (++i < 4)
+		fill[i] = -1;
+	return fd;
+}
+
+/* @n SYNs from @mac/@src, ports @sport.., to GW_IP:@port; returns how
+ * many got an RST at once */
+static guint syn_burst(struct usernat *un, struct capture *cap,
+		       const uint8_t *mac, const char *src, uint16_t sport,
+		       uint16_t port, guint n)
+{
+	static uint8_t buf[200];
+	struct seg s;
+	guint i, rst = 0;
+
+	capture_clear(cap);
+	for (i = 0; i < n; i++) {
+		size_t len = tcp_frame(buf, mac, src, GW_IP,
+				       (uint16_t)(sport + i), port, 1000, 0,
+				       0x02, 65535, NULL, 0, NULL, 0);
+
+		usernat_input(un, buf, len);
+	}
+	for (i = 0; i < cap->frames->len; i++) {
+		parse_seg(capture_nth(cap, i), &s);
+		g_assert_cmphex(s.flags, ==, 0x14);
+		rst++;
+	}
+	return rst;
+}
+
+/* Half-open caps over IPv4: max-half-open per guest address, then
+ * max-half-open-total for the instance; RSTs past them, counted; the
+ * counts go back to zero as the connects fail */
+static void test_half_open(void)
+{
+	static const uint8_t mac_b[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+	const char *const opts[] = { "max-half-open", "3",
+				     "max-half-open-total", "5",
+				     "log-level", "error", NULL };
+	struct capture cap;
+	struct usernat *un = test_instance(&cap, opts);
+	int lfd, fill[4], i;
+	uint16_t port;
+
+	lfd = full_listener4(&port, fill);
+	g_assert_cmpuint(syn_burst(un, &cap, guest_mac, GUEST_IP, 41000, port,
+				   5), ==, 2);
+	g_assert_cmpuint(un->half_open, ==, 3);
+	g_assert_cmpuint(usernat_stat(un, "tcp_limit"), ==, 2);
+	/* another guest is not starved by the first one's cap... */
+	g_assert_cmpuint(syn_burst(un, &cap, mac_b, "10.0.2.16", 42000, port,
+				   3), ==, 1);
+	/* ...but the instance's cap holds for everyone */
+	g_assert_cmpuint(un->half_open, ==, 5);
+	g_assert_cmpuint(usernat_stat(un, "tcp_limit"), ==, 3);
+	g_assert_cmpuint(usernat_stat(un, "drop_flow_limit"), ==, 3);
+	close(lfd);
+	for (i = 0; i < 4; i++)
+		if (fill[i] >= 0)
+			close(fill[i]);
+	for (i = 0; i < 100 && un->half_open; i++)
+		pump(un, 100);
+	g_assert_cmpuint(un->half_open, ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "tcp_active"), ==, 0);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1543,6 +1638,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/host-full", test_host_full);
 	g_test_add_func("/tcp/idle-timeout", test_idle_timeout);
 	g_test_add_func("/tcp/limit", test_limit);
+	g_test_add_func("/tcp/half-open", test_half_open);
 	g_test_add_func("/tcp/many", test_many);
 	g_test_add_func("/tcp/forward", test_forward);
 	g_test_add_func("/tcp/dns", test_dns_tcp);

@@ -286,6 +286,163 @@ static void test_policy_deny(void)
 	test6_done(un, &cap);
 }
 
+/*
+ * Half-open caps over IPv6: connects in progress are counted per guest
+ * (its MAC) and per instance, as IPv4's.  A listener whose accept queue
+ * is full drops SYNs, so the connects to it stay in progress for the
+ * length of the test.
+ */
+
+#define GUEST6_2	"fd00::5054:ff:fe12:3457"
+static const uint8_t guest2_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x57 };
+
+/* A SYN from @mac, [@saddr]:@sport to [GW6]:@dport */
+static void guest_syn6(struct usernat *un, const uint8_t *mac,
+		       const char *saddr, uint16_t sport, uint16_t dport)
+{
+	uint8_t seg[TCP_HLEN], frame[200], s[16], d[16];
+	struct tcp_hdr *th = (struct tcp_hdr *)seg;
+	size_t n;
+
+	memset(seg, 0, sizeof(seg));
+	th->source = htons(sport);
+	th->dest = htons(dport);
+	th->seq = htonl(1000);
+	th->doff = (uint8_t)(TCP_HLEN / 4 << 4);
+	th->flags = TCP_SYN;
+	th->window = htons(65535);
+	ip6a(saddr, s);
+	ip6a(GW6, d);
+	th->check = csum(seg, TCP_HLEN, csum_pseudo6(s, d, 6, TCP_HLEN));
+	n = build_ip6(frame, gw_mac, mac, saddr, GW6, 6, 64, seg, TCP_HLEN);
+	usernat_input(un, frame, n);
+}
+
+/* A listener on [::1] with its accept queue full: @fill gets the sockets
+ * that filled it (to close) */
+static int full_listener(uint16_t *port, int fill[4])
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), i;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 0), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &sl), ==, 0);
+	*port = ntohs(sa.sin6_port);
+	for (i = 0; i < 4; i++) {
+		struct pollfd p = { .events = POLLOUT };
+
+		fill[i] = p.fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK,
+					0);
+		g_assert_cmpint(p.fd, >=, 0);
+		connect(p.fd, (struct sockaddr *)&sa, sizeof(sa));
+		if (poll(&p, 1, 300) == 0)
+			break;		/* this one's SYN was dropped: full */
+	}
+	g_assert_cmpint(i, <, 4);
+	while (++i < 4)
+		fill[i] = -1;
+	return fd;
+}
+
+/* The RSTs among @cap's frames, with their destination ports in @ports */
+static guint rsts(struct capture *cap, uint16_t *ports)
+{
+	guint i, n = 0;
+
+	for (i = 0; i < cap->frames->len; i++) {
+		GByteArray *f = capture_nth(cap, i);
+		size_t len;
+		const struct tcp_hdr *th =
+			(const struct tcp_hdr *)out6_l4(f, 6, &len);
+
+		g_assert_cmpuint(th->flags, ==, TCP_RST | TCP_ACK);
+		ports[n++] = ntohs(th->dest);
+	}
+	return n;
+}
+
+/* Per guest (max-half-open) and per instance (max-half-open-total):
+ * past either, a SYN gets an RST, counted; a guest's established
+ * connection goes on; the other guest still connects until the
+ * instance's cap; the counts go back to zero as the connects fail */
+static void test_half_open(void)
+{
+	const char *const opts[] = { "max-half-open", "3",
+				     "max-half-open-total", "5",
+				     "log-level", "error", NULL };
+	struct capture cap;
+	struct usernat *un;
+	uint16_t port, eport, ports[8];
+	int lfd, efd, sfd, fill[4], i;
+	const struct tcp_hdr *th;
+	uint32_t our;
+	char buf[8];
+
+	if (!have_v6) {
+		g_test_skip("no IPv6 loopback");
+		return;
+	}
+	un = test6_instance(&cap, opts);
+	/* an established connection first */
+	efd = tcp6_listener(&eport);
+	guest_tcp6(un, eport, 1000, 0, TCP_SYN, NULL, 0, NULL, 0);
+	pump(un, &cap, 1, 2000);
+	g_assert_cmpuint(cap.frames->len, ==, 1);
+	th = check_tcp6(capture_nth(&cap, 0), eport, NULL, NULL);
+	g_assert_cmpuint(th->flags, ==, TCP_SYN | TCP_ACK);
+	our = ntohl(th->seq) + 1;	/* the frame goes with capture_clear() */
+	guest_tcp6(un, eport, 1001, our, TCP_ACK, NULL, 0, NULL, 0);
+	sfd = accept(efd, NULL, NULL);
+	g_assert_cmpint(sfd, >=, 0);
+	g_assert_cmpuint(un->half_open, ==, 0);
+
+	lfd = full_listener(&port, fill);
+	capture_clear(&cap);
+	for (i = 0; i < 5; i++)
+		guest_syn6(un, guest_mac, GUEST6, (uint16_t)(41000 + i), port);
+	pump(un, &cap, 3, 200);
+	g_assert_cmpuint(rsts(&cap, ports), ==, 2);
+	g_assert_cmpuint(ports[0], ==, 41003);
+	g_assert_cmpuint(ports[1], ==, 41004);
+	g_assert_cmpuint(usernat_stat(un, "tcp_limit"), ==, 2);
+	g_assert_cmpuint(usernat_stat(un, "drop_flow_limit"), ==, 2);
+	g_assert_cmpuint(un->half_open, ==, 3);
+
+	/* the other guest is not starved: two more, to the instance's cap */
+	capture_clear(&cap);
+	for (i = 0; i < 3; i++)
+		guest_syn6(un, guest2_mac, GUEST6_2, (uint16_t)(42000 + i),
+			   port);
+	pump(un, &cap, 2, 200);
+	g_assert_cmpuint(rsts(&cap, ports), ==, 1);
+	g_assert_cmpuint(ports[0], ==, 42002);
+	g_assert_cmpuint(usernat_stat(un, "tcp_limit"), ==, 3);
+	g_assert_cmpuint(un->half_open, ==, 5);
+
+	/* the established connection still carries data */
+	guest_tcp6(un, eport, 1001, our, TCP_ACK | TCP_PSH, NULL, 0, "still",
+		   5);
+	g_assert_cmpint(recv(sfd, buf, sizeof(buf), 0), ==, 5);
+	g_assert_cmpmem(buf, 5, "still", 5);
+
+	/* the listener goes: the connects fail, their charges are returned */
+	close(lfd);
+	for (i = 0; i < 4; i++)
+		if (fill[i] >= 0)
+			close(fill[i]);
+	for (i = 0; i < 100 && un->half_open; i++)
+		pump(un, &cap, 1000, 100);
+	g_assert_cmpuint(un->half_open, ==, 0);
+	g_assert_cmpuint(usernat_stat(un, "tcp_active"), ==, 1);
+	close(sfd);
+	close(efd);
+	test6_done(un, &cap);
+}
+
 /* Can we bind [::1] here? (IPv6 may be disabled on the host) */
 static bool v6_loopback(void)
 {
@@ -306,5 +463,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp6/handshake-data-fin", test_handshake);
 	g_test_add_func("/tcp6/refused", test_refused);
 	g_test_add_func("/tcp6/policy-deny", test_policy_deny);
+	g_test_add_func("/tcp6/half-open", test_half_open);
 	return g_test_run();
 }

@@ -560,6 +560,62 @@ static void test_echo_unreachable(void)
 	test6_done(un, &cap);
 }
 
+/* One ping of @mac/@src with @id: its reply, or (@refused) destination
+ * unreachable, administratively prohibited, as the only frame */
+static void ping6_expect(struct usernat *un, struct capture *cap,
+			 const uint8_t *mac, const char *src, uint16_t id,
+			 uint16_t seq, bool refused)
+{
+	const uint8_t *m;
+	size_t len;
+
+	capture_clear(cap);
+	guest_ping6(un, mac, src, PING_ADDR, id, seq, 0x77, 16);
+	pump(un, cap, 1, 2000);
+	pump(un, cap, 2, 50);			/* and no more */
+	g_assert_cmpuint(cap->frames->len, ==, 1);
+	if (!refused) {
+		check_reply6(capture_nth(cap, 0), mac, src, id, seq, 0x77, 16);
+		return;
+	}
+	g_assert_cmpmem(capture_nth(cap, 0)->data, 6, mac, 6);
+	m = out6_l4(capture_nth(cap, 0), 58, &len);
+	g_assert_cmpuint(m[0], ==, 1);
+	g_assert_cmpuint(m[1], ==, 1);
+}
+
+/* The ICMP id caps hold for ICMPv6 (one table, echo.c): a guest's fresh
+ * identifiers past max-icmp-ids-per-guest are refused and counted, its
+ * flows go on, another guest is not starved; then max-icmp-ids */
+static void test_echo_id_limit(void)
+{
+	const char *const opts[] = { "max-icmp-ids-per-guest", "2",
+				     "max-icmp-ids", "3", "log-level", "error",
+				     NULL };
+	struct capture cap;
+	struct usernat *un;
+
+	if (!have_netns) {
+		g_test_skip("needs root and network namespaces");
+		return;
+	}
+	g_assert_cmpint(set_ping_range("0 2147483647"), ==, 0);
+	un = test6_instance(&cap, opts);
+	ping6_expect(un, &cap, guest_mac, GUEST6, 1, 1, false);
+	ping6_expect(un, &cap, guest_mac, GUEST6, 2, 1, false);
+	ping6_expect(un, &cap, guest_mac, GUEST6, 3, 1, true);
+	g_assert_cmpuint(usernat_stat(un, "icmp_id_limit"), ==, 1);
+	ping6_expect(un, &cap, guest_mac, GUEST6, 1, 2, false);
+	ping6_expect(un, &cap, guest2_mac, GUEST6_2, 3, 1, false);
+	/* three flows: the instance's cap, for the other guest too */
+	ping6_expect(un, &cap, guest2_mac, GUEST6_2, 4, 1, true);
+	g_assert_cmpuint(usernat_stat(un, "icmp_id_limit"), ==, 2);
+	g_assert_cmpuint(usernat_stat(un, "icmp_flows"), ==, 3);
+	ping6_expect(un, &cap, guest2_mac, GUEST6_2, 3, 2, false);
+	g_assert_cmpuint(un->flows, ==, 3);
+	test6_done(un, &cap);
+}
+
 /* Our namespace: lo up, with ::1 and PING_ADDR */
 static bool setup_netns(void)
 {
@@ -616,5 +672,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/icmp6/ping-socket/echo", test_echo_ping);
 	g_test_add_func("/icmp6/raw/echo", test_echo_raw);
 	g_test_add_func("/icmp6/unreachable", test_echo_unreachable);
+	g_test_add_func("/icmp6/id-limit", test_echo_id_limit);
 	return g_test_run();
 }
