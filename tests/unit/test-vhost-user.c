@@ -698,7 +698,7 @@ static void test_rx_mergeable(void)
 			 VQ_DESC_F_WRITE, 0);
 		avail_add(&f, i);
 	}
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, sizeof(frame),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, sizeof(frame),
 				    &why), ==, 1);
 	g_assert_cmpuint(f.q.last_avail, ==, 3);
 	g_assert_cmpuint(used_len(&f, 0), ==, 400);
@@ -725,25 +725,25 @@ static void test_rx_no_room(void)
 
 	fake_init(&f, QSIZE);
 	/* nothing posted */
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			0);
 	/* not enough posted: nothing consumed */
 	set_desc(&f, 0, GPA_BASE + BUF_OFF, 400, VQ_DESC_F_WRITE, 0);
 	avail_add(&f, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 1000, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 1000, &why),
 			==, 0);
 	g_assert_cmpuint(f.q.last_avail, ==, 0);
 	g_assert_cmpuint(f.q.used_idx, ==, 0);
 	/* without MRG_RXBUF the frame must fit one chain */
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, frame, 1000, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, NULL, frame, 1000, &why),
 			==, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, frame, 300, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, NULL, frame, 300, &why),
 			==, 1);
 	g_assert_cmpuint(get16(&f, BUF_OFF + 10), ==, 1);
 	/* a buffer smaller than the header breaks the ring (MRG_RXBUF) */
 	set_desc(&f, 1, GPA_BASE + BUF_OFF, 8, VQ_DESC_F_WRITE, 0);
 	avail_add(&f, 1);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			-EINVAL);
 	fake_free(&f);
 
@@ -751,7 +751,7 @@ static void test_rx_no_room(void)
 	fake_init(&f, QSIZE);
 	set_desc(&f, 0, GPA_BASE + BUF_OFF, 400, 0, 0);
 	avail_add(&f, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			-EINVAL);
 	fake_free(&f);
 }
