@@ -638,7 +638,8 @@ static void vu_to_stack(struct vu_transport *vt, const struct vq_frame *f,
 	if (vt->t.to_stack_off)
 		vt->t.to_stack_off(vt->t.to_stack_opaque, f->data, f->len,
 				   off);
-	/* else: an embedder without offloads; nothing acked them then */
+	else
+		vt->n_bad++;	/* an embedder that can't take them */
 }
 
 /**
