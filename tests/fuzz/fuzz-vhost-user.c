@@ -21,8 +21,10 @@
  *	The last byte gives the virtio-net offload features acked (bit 0
  *	CSUM, 1 HOST_TSO4, 2 HOST_TSO6, 3 GUEST_CSUM and GUEST_TSO4/6): the
  *	header of each frame taken goes through vu_net_hdr_in() and, if
- *	accepted, the frame and its offload information through the stack's
- *	check (eth_offload_ok()); frames put carry GSO headers in turn.
+ *	accepted, the frame and its offload information into a whole stack
+ *	(usernat_input_offload(), one instance for the process with TSO on,
+ *	whose output is checked for sane lengths and offload information);
+ *	frames put carry GSO headers in turn.
  *	The memory is one malloc'd block, so ASan sees any access outside it;
  *	the operation count is bounded, so a loop that the walker misses
  *	shows up as a timeout.
@@ -34,7 +36,7 @@
 
 #include "qemu-glue/vhost_user.h"
 #include "qemu-glue/virtq.h"
-#include "stack/stack.h"
+#include "stack/usernat.h"
 
 #define REGION		0x3000
 #define GPA0		0x1000
@@ -87,8 +89,47 @@ static uint64_t fuzz_features(uint8_t b)
 	return f;
 }
 
-/* fuzz_hdr_in() - Check the header of a frame taken, as the transport and
- * the stack do */
+static void stack_out(void *opaque, const void *frame, size_t len,
+		      const struct usernat_offload *off)
+{
+	if (len < 14 || len > VU_GSO_MAX_FRAME || !off ||
+	    (off->gso_type != USERNAT_GSO_NONE && off->gso_size == 0) ||
+	    ((off->flags & USERNAT_OFFLOAD_F_NEEDS_CSUM) &&
+	     (size_t)off->csum_start + off->csum_offset + 2 > len))
+		abort();
+}
+
+static void stack_out_plain(void *opaque, const void *frame, size_t len)
+{
+	abort();	/* the offload output is set */
+}
+
+/* fuzz_stack() - The process's stack instance: offloads on, nothing leaves
+ * this machine (upstream DNS a closed loopback port; run it in an
+ * unshared network namespace, as tests/fuzz/isolated does) */
+static struct usernat *fuzz_stack(void)
+{
+	static struct usernat *un;
+	struct usernat_config *cfg;
+
+	if (un)
+		return un;
+	cfg = usernat_config_new();
+	usernat_config_set(cfg, "dns-upstream", "127.0.0.1:9", NULL);
+	usernat_config_set(cfg, "log-level", "error", NULL);
+	un = usernat_new(cfg, stack_out_plain, NULL, NULL);
+	usernat_config_free(cfg);
+	if (!un)
+		abort();
+	usernat_set_output_offload(un, stack_out);
+	if (usernat_set_offload(un, USERNAT_LINK_CSUM | USERNAT_LINK_TSO4 |
+				USERNAT_LINK_TSO6))
+		abort();
+	return un;
+}
+
+/* fuzz_hdr_in() - Check the header of a frame taken, as the transport
+ * does, and give the stack what it accepts */
 static void fuzz_hdr_in(const struct vq_frame *f, uint64_t features)
 {
 	struct usernat_offload off;
@@ -102,7 +143,8 @@ static void fuzz_hdr_in(const struct vq_frame *f, uint64_t features)
 	if ((off.flags & USERNAT_OFFLOAD_F_NEEDS_CSUM) &&
 	    (size_t)off.csum_start + off.csum_offset + 2 > f->len)
 		abort();	/* accepted a checksum outside the frame */
-	eth_offload_ok(f->data, f->len, &off);
+	usernat_input_offload(fuzz_stack(), f->data, f->len, &off);
+	usernat_flush(fuzz_stack());
 }
 
 static void fuzz_ring(const uint8_t *data, size_t size)
