@@ -22,8 +22,9 @@ struct usernat_offload;
  * (USERNAT_LINK_* bits), whenever that changes. */
 struct transport {
 	void (*send)(struct transport *t, const void *frame, size_t len);
+	/* or NULL */
 	void (*send_off)(struct transport *t, const void *frame, size_t len,
-			 const struct usernat_offload *off);	/* or NULL */
+			 const struct usernat_offload *off);
 	void (*free)(struct transport *t);
 	/* set by the daemon before any frame flows */
 	void (*to_stack)(void *opaque, const void *frame, size_t len);

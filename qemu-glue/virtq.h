@@ -49,11 +49,13 @@ struct vq_desc {			/* 2.7.5 */
 #define VIRTIO_F_VERSION_1		32
 
 /* virtio-net (virtio 1.2 5.1.3, 5.1.6) */
-#define VIRTIO_NET_F_CSUM		0	/* driver sends partial csums */
-#define VIRTIO_NET_F_GUEST_CSUM		1	/* driver takes partial csums */
-#define VIRTIO_NET_F_GUEST_TSO4		7	/* driver takes TSO frames */
+/* CSUM, HOST_TSO*: the driver sends partial checksums, TSO frames;
+ * GUEST_CSUM, GUEST_TSO*: it takes them */
+#define VIRTIO_NET_F_CSUM		0
+#define VIRTIO_NET_F_GUEST_CSUM		1
+#define VIRTIO_NET_F_GUEST_TSO4		7
 #define VIRTIO_NET_F_GUEST_TSO6		8
-#define VIRTIO_NET_F_HOST_TSO4		11	/* driver sends TSO frames */
+#define VIRTIO_NET_F_HOST_TSO4		11
 #define VIRTIO_NET_F_HOST_TSO6		12
 #define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_NET_HDR_LEN		12	/* with num_buffers */

@@ -277,9 +277,9 @@ void un_half_open_release(struct usernat *un, uint32_t guest_ip)
  * un_out_frame_off() - Hand the frame at un->obuf to the output callback,
  * with offload information @off (only with usernat_set_output_offload())
  *
- * pcap records the frame as it goes out: a TSO frame whole (up to 64 KiB,
- * within the 65535-byte snap length but for its Ethernet header) and with
- * its partial checksum, as tcpdump shows them on a host.
+ * pcap records the frame as it goes out: a TSO frame with its partial
+ * checksum, cut to the 65535-byte snap length, as tcpdump shows them on a
+ * host.
  */
 void un_out_frame_off(struct usernat *un, size_t len,
 		      const struct usernat_offload *off)

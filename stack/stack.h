@@ -82,7 +82,7 @@
 	X(drop_flow_limit, "refused: flow or half-open limit reached")	\
 	X(drop_policy, "refused: new flow denied by the egress policy")	\
 	X(drop_spoof, "dropped: source address leased to another MAC")	\
-	X(drop_offload, "dropped: offload information that doesn't hold")	\
+	X(drop_offload, "dropped: offload information doesn't hold")	\
 	X(offload_gso_in, "GSO super-frames received from guests")	\
 	X(offload_csum_in, "frames from guests with partial checksums")	\
 	X(offload_tso_out, "TSO super-frames sent toward guests")	\
@@ -197,7 +197,7 @@ struct usernat {
 	usernat_output_fn out;
 	usernat_output_offload_fn out_off; /* if set, used instead of out */
 	void *opaque;
-	unsigned int link_caps;		/* USERNAT_LINK_*, usernat_set_offload */
+	unsigned int link_caps;		/* USERNAT_LINK_* (set_offload) */
 	/* The offload information of the frame being parsed: set by
 	 * usernat_input_offload() for the duration of the call, NULL
 	 * otherwise (checked against the frame already); see un_rx_csum_ok() */

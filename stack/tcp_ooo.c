@@ -133,8 +133,9 @@ void tcp_ooo_add(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		}
 		if (n && seq_lt(n->seq, e))
 			pe = n->seq;		/* the gap before n */
-		if (pe - s > un->cfg.mtu)	/* a node holds an MTU; a GSO */
-			pe = s + un->cfg.mtu;	/* segment takes several */
+		/* a node holds an MTU's worth; a GSO segment takes several */
+		if (pe - s > un->cfg.mtu)
+			pe = s + un->cfg.mtu;
 		if (c->ooo_count >= conn_max || (i = tcp_ooo_alloc(un)) < 0)
 			return;
 		n = tcp_ooo_node(t, i);

@@ -152,6 +152,8 @@ static void fuzz_ring(const uint8_t *data, size_t size)
 	static uint8_t gather[VU_GSO_MAX_FRAME], sink[VU_GSO_MAX_FRAME];
 	uint8_t *mem = calloc(1, 2 * REGION);
 	uint64_t features = fuzz_features(data[size - 1]);
+	size_t tx_max = features & (3ull << VIRTIO_NET_F_HOST_TSO4) ?
+			sizeof(gather) : 1518;
 	struct usernat_offload gso = { USERNAT_OFFLOAD_F_NEEDS_CSUM,
 				       USERNAT_GSO_TCPV4, 54, 1460, 34, 16 };
 	struct virtio_net_hdr vh;
@@ -186,9 +188,8 @@ static void fuzz_ring(const uint8_t *data, size_t size)
 		frame[i] = (uint8_t)i;
 	for (i = 0; i < 64; i++) {
 		if ((opt >> 5) & 1 || i % 2) {
-			r = vq_tx_frame(&q, &m, hdr_len, gather,
-					features & (3ull << VIRTIO_NET_F_HOST_TSO4) ?
-					sizeof(gather) : 1518, &f, &why);
+			r = vq_tx_frame(&q, &m, hdr_len, gather, tx_max, &f,
+					&why);
 			if (r == 1) {
 				if (f.data && f.len > sizeof(gather))
 					abort();

@@ -745,7 +745,7 @@ static void test_offload_bad(void)
 	for (i = 0; i < 9; i++) {
 		o = good;
 		switch (i) {
-		case 0: o.flags |= 0x80; break;		/* unknown flag */
+		case 0: o.flags |= 0x80; break;	/* unknown flag */
 		case 1: o.csum_start = 10; break;	/* in the MAC header */
 		case 2: o.csum_offset = (uint16_t)(n - 34 - 1); break;
 		case 3: o.csum_start = 0xffff; break;
