@@ -890,6 +890,7 @@ static void test_net_hdr_out(void)
 	};
 	struct virtio_net_hdr h, want = net_hdr(1, 4, 74, 1440, 54, 16);
 	const uint64_t gcsum = 1ull << VIRTIO_NET_F_GUEST_CSUM;
+	const uint64_t mrg = 1ull << VIRTIO_NET_F_MRG_RXBUF;
 
 	vu_net_hdr_out(&off, &h);
 	g_assert_cmpmem(&h, sizeof(h), &want, sizeof(want));
@@ -903,8 +904,12 @@ static void test_net_hdr_out(void)
 			 USERNAT_LINK_CSUM | USERNAT_LINK_TSO4 |
 			 USERNAT_LINK_TSO6);
 	g_assert_cmpuint(vu_link_caps(gcsum), ==, USERNAT_LINK_CSUM);
-	g_assert_cmpuint(vu_link_caps(gcsum | (1ull << VIRTIO_NET_F_GUEST_TSO4)),
+	g_assert_cmpuint(vu_link_caps(mrg | gcsum |
+				      (1ull << VIRTIO_NET_F_GUEST_TSO4)),
 			 ==, USERNAT_LINK_CSUM | USERNAT_LINK_TSO4);
+	/* without mergeable RX buffers, no TSO */
+	g_assert_cmpuint(vu_link_caps(gcsum | (1ull << VIRTIO_NET_F_GUEST_TSO4)),
+			 ==, USERNAT_LINK_CSUM);
 	/* TSO without GUEST_CSUM: nothing (the driver can't take it) */
 	g_assert_cmpuint(vu_link_caps(1ull << VIRTIO_NET_F_GUEST_TSO4), ==, 0);
 }
