@@ -237,6 +237,32 @@ static void out_to_transport(void *opaque, const void *frame, size_t len)
 	d->tr->send(d->tr, frame, len);
 }
 
+static void out_off_to_transport(void *opaque, const void *frame, size_t len,
+				 const struct usernat_offload *off)
+{
+	struct daemon *d = opaque;
+
+	d->tr->send_off(d->tr, frame, len, off);
+}
+
+static void in_off_to_stack(void *opaque, const void *frame, size_t len,
+			    const struct usernat_offload *off)
+{
+	struct daemon *d = opaque;
+
+	usernat_input_offload(d->un, frame, len, off);
+}
+
+/* The daemon has one transport, so the stack's link is that transport's
+ * only guest: what its driver acked is what the link takes. */
+static void set_offload(void *opaque, unsigned int caps)
+{
+	struct daemon *d = opaque;
+
+	if (usernat_set_offload(d->un, caps))
+		g_warning("cannot enable offloads 0x%x", caps);
+}
+
 static void in_to_stack(void *opaque, const void *frame, size_t len)
 {
 	struct daemon *d = opaque;
@@ -550,8 +576,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.tr->to_stack = in_to_stack;
+	d.tr->to_stack_off = in_off_to_stack;
+	d.tr->set_offload = set_offload;
 	d.tr->flush_stack = flush_stack;
 	d.tr->to_stack_opaque = &d;
+	if (d.tr->send_off)
+		usernat_set_output_offload(d.un, out_off_to_transport);
 	if (open_control(&d)) {
 		ret = 1;
 		goto out_tr;

@@ -14,11 +14,23 @@
 
 #include "loop.h"
 
+struct usernat_offload;
+
+/* Offloads (vhost-user only): a transport whose link carries per-frame
+ * offload information has ->send_off; it passes such frames from guests to
+ * ->to_stack_off and says what the guests' side takes with ->set_offload
+ * (USERNAT_LINK_* bits), whenever that changes. */
 struct transport {
 	void (*send)(struct transport *t, const void *frame, size_t len);
+	/* or NULL */
+	void (*send_off)(struct transport *t, const void *frame, size_t len,
+			 const struct usernat_offload *off);
 	void (*free)(struct transport *t);
 	/* set by the daemon before any frame flows */
 	void (*to_stack)(void *opaque, const void *frame, size_t len);
+	void (*to_stack_off)(void *opaque, const void *frame, size_t len,
+			     const struct usernat_offload *off);
+	void (*set_offload)(void *opaque, unsigned int caps);
 	/* called after the last ->to_stack of a batch (usernat_flush()) */
 	void (*flush_stack)(void *opaque);
 	void *to_stack_opaque;

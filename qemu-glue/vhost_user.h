@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "qemu-glue/virtq.h"
+#include "stack/usernat.h"
 
 /* --- header: request, flags, size ("Message Specification") ----------- */
 
@@ -93,13 +94,25 @@ struct vu_mem_table {
 #define VHOST_USER_F_PROTOCOL_FEATURES	30
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK	3
 
-/* What we offer: one queue pair, no offloads, no MQ, no dirty logging */
+/* Offloads (virtio 1.2 5.1.3): partial checksums and TCP segmentation,
+ * both ways; no UFO, no ECN, no RSC */
+#define VU_OFFLOAD_FEATURES                                                   \
+	((1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |    \
+	 (1ull << VIRTIO_NET_F_GUEST_TSO4) |                                  \
+	 (1ull << VIRTIO_NET_F_GUEST_TSO6) |                                  \
+	 (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6))
+
+/* What we offer: one queue pair, offloads, no MQ, no dirty logging */
 #define VU_FEATURES                                                           \
 	((1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_F_ANY_LAYOUT) |   \
 	 (1ull << VIRTIO_RING_F_INDIRECT_DESC) |                              \
 	 (1ull << VIRTIO_RING_F_EVENT_IDX) |                                  \
 	 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |                           \
-	 (1ull << VIRTIO_F_VERSION_1))
+	 (1ull << VIRTIO_F_VERSION_1) | VU_OFFLOAD_FEATURES)
+
+/* Longest frame the guest may send with HOST_TSO4/6: one IPv6 packet of
+ * 64 KiB payload, its header, an Ethernet header */
+#define VU_GSO_MAX_FRAME	(14 + 40 + 65535)
 #define VU_PROTOCOL_FEATURES	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)
 
 /* virtio 1.2 5.1.2: receiveq1, transmitq1; no MQ, no control queue */
@@ -112,5 +125,11 @@ int vu_hdr_check(const struct vu_hdr *h, const char **why);
 int vu_msg_check(const struct vu_hdr *h, const void *payload,
 		 unsigned int nfds, const char **why);
 int vu_mem_table_check(const struct vu_mem_table *t, const char **why);
+int vu_net_hdr_in(const struct virtio_net_hdr *vh, size_t len,
+		  uint64_t features, struct usernat_offload *off,
+		  const char **why);
+void vu_net_hdr_out(const struct usernat_offload *off,
+		    struct virtio_net_hdr *vh);
+unsigned int vu_link_caps(uint64_t features);
 
 #endif

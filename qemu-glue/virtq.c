@@ -492,6 +492,9 @@ int vq_tx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
 	if (c.truncated || c.out_len <= hdr_len ||
 	    c.out_len - hdr_len > buf_size)
 		return 1;
+	memset(&f->hdr, 0, sizeof(f->hdr));
+	vq_iov_to_buf(c.iov, c.n_out, 0, &f->hdr,
+		      hdr_len < sizeof(f->hdr) ? hdr_len : sizeof(f->hdr));
 	len = c.out_len - hdr_len;
 	/* stays below n_out, as out_len > hdr_len */
 	while (off >= c.iov[i].iov_len)
@@ -512,6 +515,7 @@ int vq_tx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
  * @m:		memory table
  * @hdr_len:	virtio-net header length
  * @mrg_rxbuf:	VIRTIO_NET_F_MRG_RXBUF negotiated
+ * @vh:		its virtio-net header (offloads), NULL for all zero
  * @frame:	the frame (not kept)
  * @len:	its length
  * @why:	reason on failure
@@ -521,8 +525,8 @@ int vq_tx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
  * consumed), -EINVAL if the ring is broken
  */
 int vq_rx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
-		bool mrg_rxbuf, const void *frame, size_t len,
-		const char **why)
+		bool mrg_rxbuf, const struct virtio_net_hdr *vh,
+		const void *frame, size_t len, const char **why)
 {
 	uint16_t start = q->last_avail, heads[VQ_RX_MAX_BUFS];
 	uint32_t lens[VQ_RX_MAX_BUFS];
@@ -561,6 +565,8 @@ int vq_rx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
 		lens[nbuf] = (uint32_t)(off + k);
 		nbuf++;
 	}
+	if (vh)
+		memcpy(hdr, vh, sizeof(*vh));
 	/* 5.1.6.4.1: num_buffers, 1 without MRG_RXBUF */
 	if (hdr_len == VIRTIO_NET_HDR_LEN) {
 		uint16_t nb = htole16((uint16_t)nbuf);

@@ -49,10 +49,37 @@ struct vq_desc {			/* 2.7.5 */
 #define VIRTIO_F_VERSION_1		32
 
 /* virtio-net (virtio 1.2 5.1.3, 5.1.6) */
+/* CSUM, HOST_TSO*: the driver sends partial checksums, TSO frames;
+ * GUEST_CSUM, GUEST_TSO*: it takes them */
+#define VIRTIO_NET_F_CSUM		0
+#define VIRTIO_NET_F_GUEST_CSUM		1
+#define VIRTIO_NET_F_GUEST_TSO4		7
+#define VIRTIO_NET_F_GUEST_TSO6		8
+#define VIRTIO_NET_F_HOST_TSO4		11
+#define VIRTIO_NET_F_HOST_TSO6		12
 #define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_NET_HDR_LEN		12	/* with num_buffers */
 #define VIRTIO_NET_HDR_LEN_LEGACY	10	/* legacy, no MRG_RXBUF */
 #define VIRTIO_NET_HDR_NUM_BUFFERS_OFF	10
+
+/* 5.1.6: struct virtio_net_hdr, little-endian; num_buffers follows */
+struct virtio_net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+} __attribute__((packed));
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM	1
+#define VIRTIO_NET_HDR_F_DATA_VALID	2
+#define VIRTIO_NET_HDR_F_RSC_INFO	4
+#define VIRTIO_NET_HDR_GSO_NONE		0
+#define VIRTIO_NET_HDR_GSO_TCPV4	1
+#define VIRTIO_NET_HDR_GSO_UDP		3
+#define VIRTIO_NET_HDR_GSO_TCPV6	4
+#define VIRTIO_NET_HDR_GSO_UDP_L4	5
+#define VIRTIO_NET_HDR_GSO_ECN		0x80
 
 /* --- guest memory ------------------------------------------------------ */
 
@@ -138,11 +165,14 @@ struct vq_chain {
  * @data:	the frame: in guest memory if it was contiguous there, else
  *		in the gather buffer; NULL if the chain held no usable frame
  * @len:	frame length without the virtio-net header
+ * @hdr:	a copy of its virtio-net header (all of it, whatever
+ *		hdr_len; num_buffers left zero), valid if @data is
  */
 struct vq_frame {
 	uint16_t head;
 	const void *data;
 	size_t len;
+	struct virtio_net_hdr hdr;
 };
 
 void vq_reset(struct vq *q);
@@ -158,8 +188,8 @@ int vq_tx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
 		uint8_t *buf, size_t buf_size, struct vq_frame *f,
 		const char **why);
 int vq_rx_frame(struct vq *q, const struct vq_mem *m, size_t hdr_len,
-		bool mrg_rxbuf, const void *frame, size_t len,
-		const char **why);
+		bool mrg_rxbuf, const struct virtio_net_hdr *vh,
+		const void *frame, size_t len, const char **why);
 
 size_t vq_iov_to_buf(const struct iovec *iov, unsigned int n, size_t off,
 		     void *buf, size_t len);

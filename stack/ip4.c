@@ -159,14 +159,18 @@ void ip4_from_guest(struct usernat *un, const uint8_t *src_mac,
 }
 
 /**
- * ip4_out_send() - Add Ethernet and IPv4 headers to the L4 data in un->obuf
+ * ip4_out_send_off() - Add Ethernet and IPv4 headers to the L4 data in
+ * un->obuf, send the frame with offload information @off
  * @dst_mac:	Ethernet destination
  * @saddr, @daddr: network order
  * @proto:	IP protocol
- * @l4len:	bytes already written at ip4_out_l4(un)
+ * @l4len:	bytes already written at ip4_out_l4(un), at most 65515
+ * @off:	for the output callback (usernat_set_output_offload() is
+ *		set), or NULL for an ordinary frame
  */
-void ip4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
-		  uint32_t daddr, uint8_t proto, size_t l4len)
+void ip4_out_send_off(struct usernat *un, const uint8_t *dst_mac,
+		      uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      size_t l4len, const struct usernat_offload *off)
 {
 	struct eth_hdr *eh = (struct eth_hdr *)un->obuf;
 	struct ip4_hdr *ih = (struct ip4_hdr *)(un->obuf + ETH_HLEN);
@@ -190,5 +194,17 @@ void ip4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
 		memset(un->obuf + len, 0, 60 - len);
 		len = 60;
 	}
-	un_out_frame(un, len);
+	if (off)
+		un_out_frame_off(un, len, off);
+	else
+		un_out_frame(un, len);
+}
+
+/**
+ * ip4_out_send() - ip4_out_send_off() of an ordinary frame
+ */
+void ip4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
+		  uint32_t daddr, uint8_t proto, size_t l4len)
+{
+	ip4_out_send_off(un, dst_mac, saddr, daddr, proto, l4len, NULL);
 }

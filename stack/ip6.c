@@ -375,10 +375,11 @@ static void ip6_udp_local(struct usernat *un, const struct ip6_in *ip)
 		UN_COUNT(un, drop_udp_short);
 		return;
 	}
-	/* RFC 8200 8.1: the checksum is mandatory, zero is invalid */
-	if (!uh->check ||
+	/* RFC 8200 8.1: the checksum is mandatory, zero is invalid; not
+	 * checked when partial (virtio-net offload, see un_rx_csum_ok()) */
+	if (!uh->check || (!un_rx_csum_ok(un) &&
 	    csum(ip->l4.p, ulen, csum_pseudo6(ip->saddr, ip->daddr,
-					       IP6_NH_UDP, (uint32_t)ulen))) {
+					       IP6_NH_UDP, (uint32_t)ulen)))) {
 		UN_COUNT(un, drop_udp_csum);
 		return;
 	}
@@ -508,11 +509,13 @@ void ip6_from_guest(struct usernat *un, const uint8_t *src_mac,
 /* Output                                                                   */
 
 /**
- * ip6_out_send_hl() - ip6_out_send() with a given hop limit (NDP: 255)
+ * ip6_out_frame() - ip6_out_send() with a given hop limit and, if not
+ * NULL, offload information @off for the frame (a TSO frame)
  */
-void ip6_out_send_hl(struct usernat *un, const uint8_t *dst_mac,
-		     const uint8_t *saddr, const uint8_t *daddr, uint8_t proto,
-		     size_t l4len, uint8_t hop_limit)
+static void ip6_out_frame(struct usernat *un, const uint8_t *dst_mac,
+			  const uint8_t *saddr, const uint8_t *daddr,
+			  uint8_t proto, size_t l4len, uint8_t hop_limit,
+			  const struct usernat_offload *off)
 {
 	struct eth_hdr *eh = (struct eth_hdr *)un->obuf;
 	struct ip6_header *h = (struct ip6_header *)(un->obuf + ETH_HLEN);
@@ -545,7 +548,34 @@ void ip6_out_send_hl(struct usernat *un, const uint8_t *dst_mac,
 		memset(un->obuf + len, 0, 60 - len);
 		len = 60;
 	}
-	un_out_frame(un, len);
+	if (off)
+		un_out_frame_off(un, len, off);
+	else
+		un_out_frame(un, len);
+}
+
+/**
+ * ip6_out_send_hl() - ip6_out_send() with a given hop limit (NDP: 255)
+ */
+void ip6_out_send_hl(struct usernat *un, const uint8_t *dst_mac,
+		     const uint8_t *saddr, const uint8_t *daddr, uint8_t proto,
+		     size_t l4len, uint8_t hop_limit)
+{
+	ip6_out_frame(un, dst_mac, saddr, daddr, proto, l4len, hop_limit,
+		      NULL);
+}
+
+/**
+ * ip6_out_send_off() - ip6_out_send() of a frame with offload information
+ * @off:	for the output callback (usernat_set_output_offload() is set)
+ */
+void ip6_out_send_off(struct usernat *un, const uint8_t *dst_mac,
+		      const uint8_t *saddr, const uint8_t *daddr,
+		      uint8_t proto, size_t l4len,
+		      const struct usernat_offload *off)
+{
+	ip6_out_frame(un, dst_mac, saddr, daddr, proto, l4len,
+		      IP6_DEF_HOPLIMIT, off);
 }
 
 /**

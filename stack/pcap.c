@@ -27,6 +27,8 @@ struct un_pcap {
 	char path[256];
 };
 
+#define PCAP_SNAPLEN	65535	/* the classic maximum tools expect */
+
 struct pcap_file_hdr {
 	uint32_t magic;
 	uint16_t major, minor;
@@ -51,7 +53,7 @@ int usernat_pcap_start(struct usernat *un, const char *path, uint64_t max,
 		       char **err)
 {
 	struct pcap_file_hdr h = { .magic = PCAP_MAGIC, .major = 2, .minor = 4,
-				   .snaplen = 65535,
+				   .snaplen = PCAP_SNAPLEN,
 				   .linktype = PCAP_LINKTYPE_ETHERNET };
 	struct un_pcap *p;
 	int ret;
@@ -97,7 +99,13 @@ void usernat_pcap_stop(struct usernat *un)
 	un->pcap = NULL;
 }
 
-/** pcap_frame() - Record one frame (either direction) if capturing */
+/**
+ * pcap_frame() - Record one frame (either direction) if capturing
+ *
+ * Frames are recorded whole up to the snap length: only a TSO or GSO frame
+ * of a vhost-user link (up to 64 KiB of IP packet behind its Ethernet
+ * header) can be longer, and it loses its last bytes, as in tcpdump -s.
+ */
 void pcap_frame(struct usernat *un, const void *frame, size_t len)
 {
 	struct un_pcap *p = un->pcap;
@@ -116,7 +124,10 @@ void pcap_frame(struct usernat *un, const void *frame, size_t len)
 	gettimeofday(&tv, NULL);
 	r.ts_sec = (uint32_t)tv.tv_sec;
 	r.ts_usec = (uint32_t)tv.tv_usec;
-	r.incl_len = r.orig_len = (uint32_t)len;
+	r.orig_len = (uint32_t)len;
+	if (len > PCAP_SNAPLEN)
+		len = PCAP_SNAPLEN;
+	r.incl_len = (uint32_t)len;
 	if (fwrite(&r, sizeof(r), 1, p->f) != 1 ||
 	    fwrite(frame, len, 1, p->f) != 1) {
 		p->full = true;

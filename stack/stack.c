@@ -314,14 +314,76 @@ void un_half_open_release(struct usernat *un, bool v6, uint32_t guest_ip,
 		(*n)--;
 }
 
-/** un_out_frame() - Hand the frame at un->obuf to the output callback */
-void un_out_frame(struct usernat *un, size_t len)
+/**
+ * un_out_frame_off() - Hand the frame at un->obuf to the output callback,
+ * with offload information @off (only with usernat_set_output_offload())
+ *
+ * pcap records the frame as it goes out: a TSO frame with its partial
+ * checksum, cut to the 65535-byte snap length, as tcpdump shows them on a
+ * host.
+ */
+void un_out_frame_off(struct usernat *un, size_t len,
+		      const struct usernat_offload *off)
 {
 	un->ctr[UN_CTR_frames_out]++;
 	un->ctr[UN_CTR_bytes_out] += len;
 	if (un->pcap)
 		pcap_frame(un, un->obuf, len);
+	if (off->gso_type != USERNAT_GSO_NONE)
+		UN_COUNT(un, offload_tso_out);
+	un->out_off(un->opaque, un->obuf, len, off);
+}
+
+/**
+ * un_out_frame() - Hand the frame at un->obuf to the output callback
+ *
+ * Frames built here carry correct checksums: a link that takes offload
+ * information (USERNAT_LINK_CSUM) is told so (DATA_VALID), which spares the
+ * guest verifying them.
+ */
+void un_out_frame(struct usernat *un, size_t len)
+{
+	static const struct usernat_offload plain, valid = {
+		.flags = USERNAT_OFFLOAD_F_DATA_VALID
+	};
+
+	if (un->out_off) {
+		un_out_frame_off(un, len, (un->link_caps & USERNAT_LINK_CSUM) ?
+					  &valid : &plain);
+		return;
+	}
+	un->ctr[UN_CTR_frames_out]++;
+	un->ctr[UN_CTR_bytes_out] += len;
+	if (un->pcap)
+		pcap_frame(un, un->obuf, len);
 	un->out(un->opaque, un->obuf, len);
+}
+
+void usernat_set_output_offload(struct usernat *un,
+				usernat_output_offload_fn out)
+{
+	g_return_if_fail(un);
+	un->out_off = out;
+	if (!out)
+		un->link_caps = 0;
+}
+
+int usernat_set_offload(struct usernat *un, unsigned int caps)
+{
+	const unsigned int tso = USERNAT_LINK_TSO4 | USERNAT_LINK_TSO6;
+
+	g_return_val_if_fail(un, -EINVAL);
+	if ((caps & ~(USERNAT_LINK_CSUM | tso)) ||
+	    ((caps & tso) && !(caps & USERNAT_LINK_CSUM)) ||
+	    (caps && !un->out_off))
+		return -EINVAL;
+	if (caps != un->link_caps)
+		un_debug(un, "link offloads: csum %s, tso4 %s, tso6 %s",
+			 caps & USERNAT_LINK_CSUM ? "on" : "off",
+			 caps & USERNAT_LINK_TSO4 ? "on" : "off",
+			 caps & USERNAT_LINK_TSO6 ? "on" : "off");
+	un->link_caps = caps;
+	return 0;
 }
 
 static int timer_setup(struct usernat *un)
@@ -474,6 +536,35 @@ void usernat_input(struct usernat *un, const void *frame, size_t len)
 	if (un->pcap)
 		pcap_frame(un, frame, len);
 	eth_from_guest(un, frame, len);
+}
+
+/**
+ * usernat_input_offload() - A frame with offload information (see
+ * usernat.h): checked (eth_offload_ok()), then parsed as any other with
+ * un->rx_off pointing at the information until it returns
+ */
+void usernat_input_offload(struct usernat *un, const void *frame, size_t len,
+			   const struct usernat_offload *off)
+{
+	if (!off) {
+		usernat_input(un, frame, len);
+		return;
+	}
+	un->ctr[UN_CTR_frames_in]++;
+	un->ctr[UN_CTR_bytes_in] += len;
+	if (un->pcap)
+		pcap_frame(un, frame, len);
+	if (!eth_offload_ok(frame, len, off)) {
+		UN_COUNT(un, drop_offload);
+		return;
+	}
+	if (off->gso_type != USERNAT_GSO_NONE)
+		UN_COUNT(un, offload_gso_in);
+	if (off->flags & USERNAT_OFFLOAD_F_NEEDS_CSUM)
+		UN_COUNT(un, offload_csum_in);
+	un->rx_off = off;
+	eth_from_guest(un, frame, len);
+	un->rx_off = NULL;
 }
 
 /**

@@ -84,6 +84,10 @@
 	X(drop_flow_limit, "refused: flow or half-open limit reached")	\
 	X(drop_policy, "refused: new flow denied by the egress policy")	\
 	X(drop_spoof, "dropped: source address leased to another MAC")	\
+	X(drop_offload, "dropped: offload information doesn't hold")	\
+	X(offload_gso_in, "GSO super-frames received from guests")	\
+	X(offload_csum_in, "frames from guests with partial checksums")	\
+	X(offload_tso_out, "TSO super-frames sent toward guests")	\
 	UN_COUNTERS_TCP(X)						\
 	UN_COUNTERS_UDP(X)						\
 	UN_COUNTERS_ICMP(X)						\
@@ -200,7 +204,13 @@ struct un_echo;
 struct usernat {
 	struct usernat_config cfg;	/* private copy */
 	usernat_output_fn out;
+	usernat_output_offload_fn out_off; /* if set, used instead of out */
 	void *opaque;
+	unsigned int link_caps;		/* USERNAT_LINK_* (set_offload) */
+	/* The offload information of the frame being parsed: set by
+	 * usernat_input_offload() for the duration of the call, NULL
+	 * otherwise (checked against the frame already); see un_rx_csum_ok() */
+	const struct usernat_offload *rx_off;
 	int epfd;			/* host-side events of this instance */
 	int timerfd;			/* housekeeping tick */
 	int log_level;
@@ -289,6 +299,28 @@ void pcap_flush(struct usernat *un);
 
 /* Output: emit the frame of @len bytes at un->obuf */
 void un_out_frame(struct usernat *un, size_t len);
+/* ... with offload information (a TSO frame, a partial checksum) */
+void un_out_frame_off(struct usernat *un, size_t len,
+		      const struct usernat_offload *off);
+
+/**
+ * un_rx_csum_ok() - The frame being parsed needs no transport checksum
+ * check: it came with NEEDS_CSUM (its checksum is partial, the guest's
+ * NIC offload) or DATA_VALID.  Such frames come from the guest's memory
+ * through a vhost-user ring, not over a wire that could corrupt them.
+ */
+static inline bool un_rx_csum_ok(const struct usernat *un)
+{
+	return un->rx_off && (un->rx_off->flags &
+			      (USERNAT_OFFLOAD_F_NEEDS_CSUM |
+			       USERNAT_OFFLOAD_F_DATA_VALID));
+}
+
+/** un_tso_ok() - May TCP hand the guests GSO frames of this family? */
+static inline bool un_tso_ok(const struct usernat *un, bool v6)
+{
+	return un->link_caps & (v6 ? USERNAT_LINK_TSO6 : USERNAT_LINK_TSO4);
+}
 
 /* Address helpers */
 static inline bool un_in_net(const struct usernat *un, uint32_t ip)
@@ -309,6 +341,8 @@ int un_config_finish(struct usernat_config *cfg, char **err);
 
 /* Modules: entry points from the layer below */
 void eth_from_guest(struct usernat *un, const uint8_t *frame, size_t len);
+bool eth_offload_ok(const uint8_t *frame, size_t len,
+		    const struct usernat_offload *off);
 void arp_from_guest(struct usernat *un, const uint8_t *src_mac,
 		    struct pkt *c);
 
@@ -338,6 +372,9 @@ static inline uint8_t *ip4_out_l4(struct usernat *un)
 }
 void ip4_out_send(struct usernat *un, const uint8_t *dst_mac, uint32_t saddr,
 		  uint32_t daddr, uint8_t proto, size_t l4len);
+void ip4_out_send_off(struct usernat *un, const uint8_t *dst_mac,
+		      uint32_t saddr, uint32_t daddr, uint8_t proto,
+		      size_t l4len, const struct usernat_offload *off);
 static inline uint8_t *udp4_out_payload(struct usernat *un)
 {
 	return un->obuf + UN_L4_OFF + 8;
@@ -395,6 +432,10 @@ static inline uint8_t *ip6_out_l4(struct usernat *un)
 void ip6_out_send(struct usernat *un, const uint8_t *dst_mac,
 		  const uint8_t *saddr, const uint8_t *daddr, uint8_t proto,
 		  size_t l4len);
+void ip6_out_send_off(struct usernat *un, const uint8_t *dst_mac,
+		      const uint8_t *saddr, const uint8_t *daddr,
+		      uint8_t proto, size_t l4len,
+		      const struct usernat_offload *off);
 static inline uint8_t *udp6_out_payload(struct usernat *un)
 {
 	return un->obuf + UN_L4_OFF6 + 8;

@@ -58,7 +58,9 @@ static int tcp_parse(struct usernat *un, const struct tcp_pkt *ip,
 	else
 		pseudo = csum_pseudo4(tcp_v4(ip->saddr), tcp_v4(ip->daddr),
 				      IPPROTO_TCP4, (uint16_t)ip->l4.len);
-	if (csum(ip->l4.p, ip->l4.len, pseudo)) {
+	/* not with a partial checksum (virtio-net offload, see
+	 * un_rx_csum_ok()) */
+	if (!un_rx_csum_ok(un) && csum(ip->l4.p, ip->l4.len, pseudo)) {
 		UN_COUNT(un, drop_tcp_csum);
 		return -1;
 	}

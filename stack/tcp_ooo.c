@@ -133,6 +133,9 @@ void tcp_ooo_add(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		}
 		if (n && seq_lt(n->seq, e))
 			pe = n->seq;		/* the gap before n */
+		/* a node holds an MTU's worth; a GSO segment takes several */
+		if (pe - s > un->cfg.mtu)
+			pe = s + un->cfg.mtu;
 		if (c->ooo_count >= conn_max || (i = tcp_ooo_alloc(un)) < 0)
 			return;
 		n = tcp_ooo_node(t, i);

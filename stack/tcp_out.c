@@ -7,9 +7,19 @@
  * a segment costs no copy on its way from the host socket to the guest
  * except a memmove for the 2nd..nth segment cut from one 64 KiB read.  See
  * the theory of operation in tcp.c for what is kept where.
+ *
+ * TSO: when the link takes GSO frames (usernat_set_offload(), vhost-user
+ * with a guest that acked GUEST_TSO4/6), new data goes out as one frame of
+ * up to 64 KiB, whatever the guest's window and the host socket give,
+ * with gso_size the connection's MSS and a partial checksum (NEEDS_CSUM:
+ * the pseudo-header sum in the field): the guest's stack takes it as one
+ * segment and checks no checksum, which is most of its per-byte work under
+ * emulation.  Nothing else changes: sequence space, windows, RTT samples
+ * and retransmission (always by MSS-sized ordinary segments) are the same.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -140,15 +150,21 @@ static uint16_t tcp_wnd_field(struct usernat *un, struct tcp_conn *c,
 }
 
 /**
- * tcp_emit() - Fill in the TCP header at tcp_out_l4() and send the segment
+ * tcp_emit_off() - Fill in the TCP header at tcp_out_l4() and send the
+ * segment
  * @seq:	sequence number
  * @flags:	TCP_* flags; with TCP_ACK the segment acknowledges RCV.NXT
  * @optlen:	option bytes already written after the fixed header
  * @dlen:	payload bytes already written after the options
  * @update:	see tcp_wnd_field()
+ * @off:	NULL for an ordinary segment; else offload information for
+ *		the frame (filled in here but for the GSO fields), and the
+ *		checksum is left partial: NEEDS_CSUM
  */
-static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
-		     uint8_t flags, size_t optlen, size_t dlen, bool update)
+static void tcp_emit_off(struct usernat *un, struct tcp_conn *c,
+			 uint32_t seq, uint8_t flags, size_t optlen,
+			 size_t dlen, bool update,
+			 struct usernat_offload *off)
 {
 	struct tcp_hdr *th = (struct tcp_hdr *)tcp_out_l4(un, tcp_is_v6(c));
 	size_t hlen = TCP_HLEN + optlen, l4len = hlen + dlen;
@@ -163,13 +179,56 @@ static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
 		     htons(tcp_wnd_field(un, c, update, flags & TCP_SYN));
 	th->urg_ptr = 0;
 	th->check = 0;
-	th->check = csum(th, l4len, tcp_pseudo(c->daddr, c->gaddr,
-					       tcp_is_v6(c), l4len));
+	if (off) {
+		/* virtio 1.2 5.1.6.4: the receiver adds the sum from
+		 * csum_start on to the pseudo-header sum stored here */
+		th->check = (uint16_t)~csum_fold(tcp_pseudo(
+			c->daddr, c->gaddr, tcp_is_v6(c), l4len));
+		off->flags = USERNAT_OFFLOAD_F_NEEDS_CSUM;
+		off->csum_start = (uint16_t)((uint8_t *)th - un->obuf);
+		off->csum_offset = offsetof(struct tcp_hdr, check);
+		off->hdr_len = (uint16_t)(off->csum_start + hlen);
+	} else {
+		th->check = csum(th, l4len, tcp_pseudo(c->daddr, c->gaddr,
+						       tcp_is_v6(c), l4len));
+	}
 	if (flags & TCP_ACK) {
 		c->rcv_acked = c->rcv_nxt;
 		c->flags &= ~TF_ACK_DUE;
 	}
-	tcp_ip_send(un, c->mac, c->daddr, c->gaddr, tcp_is_v6(c), l4len);
+	if (!off)
+		tcp_ip_send(un, c->mac, c->daddr, c->gaddr, tcp_is_v6(c),
+			    l4len);
+	else if (tcp_is_v6(c))
+		ip6_out_send_off(un, c->mac, c->daddr, c->gaddr, IP6_NH_TCP,
+				 l4len, off);
+	else
+		ip4_out_send_off(un, c->mac, tcp_v4(c->daddr),
+				 tcp_v4(c->gaddr), IPPROTO_TCP4, l4len, off);
+}
+
+/** tcp_emit() - tcp_emit_off() of an ordinary segment */
+static void tcp_emit(struct usernat *un, struct tcp_conn *c, uint32_t seq,
+		     uint8_t flags, size_t optlen, size_t dlen, bool update)
+{
+	tcp_emit_off(un, c, seq, flags, optlen, dlen, update, NULL);
+}
+
+/**
+ * tcp_send_tso() - Send the @n bytes at the payload area of un->obuf (more
+ * than an MSS) from SND.NXT as one GSO frame: the guest's NIC driver takes
+ * it as the MSS-sized segments it stands for
+ */
+static void tcp_send_tso(struct usernat *un, struct tcp_conn *c, size_t n)
+{
+	struct usernat_offload off = {
+		.gso_type = tcp_is_v6(c) ? USERNAT_GSO_TCPV6 :
+					   USERNAT_GSO_TCPV4,
+		.gso_size = c->mss,
+	};
+
+	tcp_emit_off(un, c, c->snd_nxt, TCP_ACK | TCP_PSH, 0, n, true, &off);
+	c->snd_nxt += (uint32_t)n;
 }
 
 /**
@@ -469,6 +528,10 @@ static void tcp_send_data(struct usernat *un, struct tcp_conn *c,
 		c->flags |= TF_RTT;
 		c->rtt_seq = c->snd_nxt + (uint32_t)tcp_min(c->mss, n);
 		c->rtt_ts = (uint32_t)tcp_now();
+	}
+	if (n > c->mss && un_tso_ok(un, tcp_is_v6(c))) {
+		tcp_send_tso(un, c, n);
+		off = n;	/* all sent */
 	}
 	for (; off < n; off += len) {
 		len = tcp_min(c->mss, n - off);

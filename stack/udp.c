@@ -1110,8 +1110,9 @@ void udp_from_guest(struct usernat *un, const struct ip4_in *ip)
 		UN_COUNT(un, drop_udp_short);
 		return;
 	}
-	/* RFC 768: a zero checksum means none was computed */
-	if (uh->check &&
+	/* RFC 768: a zero checksum means none was computed; not checked
+	 * when partial (virtio-net offload, see un_rx_csum_ok()) */
+	if (uh->check && !un_rx_csum_ok(un) &&
 	    csum(ip->l4.p, ulen,
 		 csum_pseudo4(ip->saddr, ip->daddr, IPPROTO_UDP4,
 			      (uint16_t)ulen))) {
@@ -1268,10 +1269,11 @@ void udp_from_guest6(struct usernat *un, const struct ip6_in *ip)
 		UN_COUNT(un, drop_udp_short);
 		return;
 	}
-	/* RFC 8200 8.1: the checksum is mandatory, zero is invalid */
-	if (!uh->check ||
+	/* RFC 8200 8.1: the checksum is mandatory, zero is invalid; not
+	 * checked when partial (virtio-net offload, see un_rx_csum_ok()) */
+	if (!uh->check || (!un_rx_csum_ok(un) &&
 	    csum(ip->l4.p, ulen, csum_pseudo6(ip->saddr, ip->daddr,
-					       IP6_NH_UDP, (uint32_t)ulen))) {
+					       IP6_NH_UDP, (uint32_t)ulen)))) {
 		UN_COUNT(un, drop_udp_csum);
 		return;
 	}

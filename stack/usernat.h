@@ -34,6 +34,52 @@ struct usernat_config;
  */
 typedef void (*usernat_output_fn)(void *opaque, const void *frame, size_t len);
 
+/**
+ * struct usernat_offload - Offload information that travels with a frame
+ * over a link that has it (vhost-user's virtio-net header; virtio 1.2
+ * 5.1.6): the same fields and values as struct virtio_net_hdr
+ * @flags:	USERNAT_OFFLOAD_F_*
+ * @gso_type:	USERNAT_GSO_*: the frame is one TCP "super-segment" that
+ *		stands for several, @gso_size payload bytes each
+ * @hdr_len:	Ethernet, IP and TCP header bytes (a hint, with GSO)
+ * @gso_size:	payload bytes per segment (the MSS), with GSO
+ * @csum_start:	with NEEDS_CSUM: where the checksummed part starts, bytes
+ *		from the first byte of the Ethernet header
+ * @csum_offset: with NEEDS_CSUM: where the checksum field is, bytes from
+ *		@csum_start
+ *
+ * NEEDS_CSUM: the transport checksum is partial: the field holds the
+ * pseudo-header sum, and the rest is the receiver's to add (or ignore).
+ * DATA_VALID: the checksums have been checked (or computed) already.
+ */
+struct usernat_offload {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+#define USERNAT_OFFLOAD_F_NEEDS_CSUM	1
+#define USERNAT_OFFLOAD_F_DATA_VALID	2
+#define USERNAT_GSO_NONE		0
+#define USERNAT_GSO_TCPV4		1
+#define USERNAT_GSO_TCPV6		4
+
+/* What the link toward the guests takes (usernat_set_offload()) */
+#define USERNAT_LINK_CSUM	(1u << 0)	/* NEEDS_CSUM, DATA_VALID */
+#define USERNAT_LINK_TSO4	(1u << 1)	/* GSO TCPV4 (needs CSUM) */
+#define USERNAT_LINK_TSO6	(1u << 2)	/* GSO TCPV6 (needs CSUM) */
+
+/**
+ * usernat_output_offload_fn - Output callback that also gets each frame's
+ * offload information (usernat_set_output_offload())
+ * @off:	never NULL; all zero for an ordinary frame
+ */
+typedef void (*usernat_output_offload_fn)(void *opaque, const void *frame,
+					  size_t len,
+					  const struct usernat_offload *off);
+
 /* Log levels, as syslog numbers */
 #define USERNAT_LOG_ERROR	3
 #define USERNAT_LOG_WARNING	4
@@ -82,6 +128,45 @@ void usernat_free(struct usernat *un);
 
 /** usernat_input() - Hand one frame from a guest to the stack (not kept) */
 void usernat_input(struct usernat *un, const void *frame, size_t len);
+
+/**
+ * usernat_input_offload() - usernat_input() for a frame that came with
+ * offload information (a partial checksum, or a GSO super-frame of up to
+ * 64 KiB), as the guest's virtio-net driver sends them
+ * @off:	the frame's information (not kept); NULL is usernat_input()
+ *
+ * The information is checked against the frame (checksum position within
+ * it, a GSO type the frame really is, sizes); a frame whose information
+ * doesn't hold is dropped and counted (drop_offload).  A transport checksum
+ * marked partial (NEEDS_CSUM) or DATA_VALID is not verified: the frame
+ * comes from the guest's memory, not over a lossy wire.
+ */
+void usernat_input_offload(struct usernat *un, const void *frame, size_t len,
+			   const struct usernat_offload *off);
+
+/**
+ * usernat_set_output_offload() - Have frames toward guests handed to @out,
+ * with their offload information, instead of the usernat_new() callback
+ * @out:	callback (same opaque pointer), or NULL to go back to the
+ *		usernat_new() one (offloads are then switched off)
+ */
+void usernat_set_output_offload(struct usernat *un,
+				usernat_output_offload_fn out);
+
+/**
+ * usernat_set_offload() - What the link toward the guests takes now
+ * @caps:	USERNAT_LINK_* bits; 0 (the default) for none
+ *
+ * With USERNAT_LINK_CSUM, frames the stack built with correct checksums
+ * are marked DATA_VALID, and TCP segments may carry partial ones; with
+ * USERNAT_LINK_TSO4/6 (which need CSUM), TCP sends up to 64 KiB of data
+ * in one GSO frame.  Only a link that carries the information may set
+ * them: every guest on it must accept such frames.  May change at any
+ * time (e.g. when a guest renegotiates); the next frame follows it.
+ * Return: 0, or -EINVAL for unknown bits, TSO without CSUM, or no output
+ * callback from usernat_set_output_offload()
+ */
+int usernat_set_offload(struct usernat *un, unsigned int caps);
 
 /**
  * usernat_flush() - End of a batch: the embedder has handed over the frames

@@ -396,7 +396,15 @@ ns_part() {
 }
 
 # --- the real-guest harness -------------------------------------------------------
-GUEST_BACKENDS="libslirp passt usernat-stream usernat-vde usernat-plugin usernat-vhost-user"
+# BENCH_GUEST_BACKENDS: which, in this order; BENCH_GUEST_ROUNDS (1): boots of
+# each, interleaved (a, b, c, a, b, c...), every transfer of every round
+# going into the median, so a change in the machine's load hits all alike;
+# BENCH_USERNAT_BASE: another usernat binary (e.g. a build of the previous
+# commit) measured over vhost-user too, as "base-vhost-user"
+GUEST_BACKENDS=${BENCH_GUEST_BACKENDS:-libslirp passt usernat-stream usernat-vde usernat-plugin usernat-vhost-user}
+GUEST_ROUNDS=${BENCH_GUEST_ROUNDS:-1}
+USERNAT_BASE=${BENCH_USERNAT_BASE:-}
+[ -z "$USERNAT_BASE" ] || GUEST_BACKENDS="$GUEST_BACKENDS base-vhost-user"
 
 # guest_script FILE PORT: the guest's job (busybox sh); times in 1/100 s
 # from /proc/uptime
@@ -414,6 +422,10 @@ head -c $((GUEST_MB << 20)) /tmp/rep >/tmp/up
 rm -f /tmp/rep /tmp/part
 echo "GUEST: upmd5 \$(md5sum </tmp/up)"
 for i in \$(seq $REPS); do
+	# the same download into /dev/null: what the network path carries
+	# when the guest doesn't also write 32 MiB to its tmpfs (unchecked)
+	a=\$(cs); wget -q -O /dev/null http://10.0.2.2:$2/blob && b=\$(cs) &&
+		echo "GUEST: nl \$i \$((b - a)) $((GUEST_MB << 20)) -"
 	a=\$(cs); wget -q -O /tmp/dl http://10.0.2.2:$2/blob; b=\$(cs)
 	echo "GUEST: dl \$i \$((b - a)) \$(stat -c %s /tmp/dl) \$(md5sum </tmp/dl)"
 	rm -f /tmp/dl
@@ -431,6 +443,8 @@ guest_parse() {
 		case $tag in
 		dl)	# "SIZE MD5  -"
 			want=$BLOB_MD5 metric=tcp_h2g ;;
+		nl)	# "SIZE -": into /dev/null, wget's exit status only
+			want=- metric=tcp_h2g_null ;;
 		ul)	# "bytes=N sha256=... md5=..." from httpd.py
 			sum=$(printf '%s\n' "$rest" | sed -n 's/.*md5=\([0-9a-f]*\).*/\1/p')
 			size=${size#bytes=}
@@ -443,14 +457,15 @@ guest_parse() {
 		fi
 		record guest "$be" "$metric" MB/s "$(calc "$size / ($cs / 100) / 1e6")"
 		ok=$((ok + 1))
-	done < <(grep -E '^GUEST: (dl|ul) ' "$log")
+	done < <(grep -E '^GUEST: (dl|nl|ul) ' "$log")
 	say "  $be: $ok transfers; download $(fmt "$(med guest "$be" tcp_h2g)")," \
 		"upload $(fmt "$(med guest "$be" tcp_g2h)") MB/s"
 }
 
-# guest_one BACKEND: start the backend, boot the guest through it, record
+# guest_one BACKEND ROUND: start the backend, boot the guest through it,
+# record
 guest_one() {
-	local be=$1 d=$W/g-$1 bpid='' args=() i
+	local be=$1 d=$W/g-$1-$2 bpid='' args=() i un=$USERNAT
 	mkdir -p "$d"
 	say "guest: $be"
 	# shellcheck disable=SC2054  # commas in QEMU arguments
@@ -468,13 +483,14 @@ guest_one() {
 		wait_for_file "$d/passt.sock" 10 &&
 			args=(-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$d/passt.sock"
 				-device virtio-net-pci,netdev=n0) ;;
-	usernat-stream | usernat-vde | usernat-vhost-user)
+	usernat-stream | usernat-vde | usernat-vhost-user | base-vhost-user)
 		case $be in
 		usernat-stream) args=(--socket "$d/un.sock") ;;
 		usernat-vde) args=(--vde "switch://$d/sw") ;;
 		usernat-vhost-user) args=(--vhost-user "$d/vu.sock") ;;
+		base-vhost-user) args=(--vhost-user "$d/vu.sock") un=$USERNAT_BASE ;;
 		esac
-		bg "$USERNAT" "${args[@]}" --no-control $ROOTARG >"$d/usernat.log" 2>&1
+		bg "$un" "${args[@]}" --no-control $ROOTARG >"$d/usernat.log" 2>&1
 		bpid=$BG
 		for i in $(seq 50); do
 			grep -q '^  -' "$d/usernat.log" && break
@@ -484,7 +500,7 @@ guest_one() {
 		# MSI-X for vhost-user under TCG (QEMU 7.2 crashes)
 		read -r -a args < <(grep -m 1 '^  -' "$d/usernat.log" |
 			sed 's/size=RAM/size=256M/')
-		[ "$be" = usernat-vhost-user ] &&
+		[[ "$be" = *vhost-user ]] &&
 			args=("${args[@]/%netdev=n0/netdev=n0,vectors=0}")
 		;;
 	usernat-plugin)
@@ -517,13 +533,25 @@ guest_part() {
 	wait_for_file "$W/http.port" 30 || { note "guest harness skipped: httpd.py did not start"; return; }
 	BLOB_MD5=$(cat "$W/http.port.md5")
 	guest_script "$W/guest.sh" "$(cat "$W/http.port")"
-	for be in $GUEST_BACKENDS; do
-		if [ "$be" = passt ] && ! command -v passt >/dev/null; then
-			note "guest passt skipped: passt not installed"
-			continue
-		fi
-		guest_one "$be"
+	if [[ " $GUEST_BACKENDS " == *" passt "* ]] && ! command -v passt >/dev/null; then
+		note "guest passt skipped: passt not installed"
+		GUEST_BACKENDS=$(printf '%s\n' $GUEST_BACKENDS | grep -vx passt | tr '\n' ' ')
+	fi
+	for r in $(seq "$GUEST_ROUNDS"); do
+		for be in $GUEST_BACKENDS; do
+			guest_one "$be" "$r"
+		done
 	done
+}
+
+# guest_label BACKEND: its column heading
+guest_label() {
+	case $1 in
+	libslirp) echo "-netdev user (libslirp)" ;;
+	passt) echo "passt (stream)" ;;
+	base-vhost-user) echo "base vhost-user ($(basename "$(dirname "$USERNAT_BASE")"))" ;;
+	*) echo "${1//-/ }" ;;
+	esac
 }
 
 # --- the report -----------------------------------------------------------------
@@ -597,23 +625,41 @@ report() {
 	if [[ " $PARTS " == *" guest "* ]]; then
 		echo "## Real-guest harness (QEMU TCG guest, busybox wget, $GUEST_MB MiB each way, MTU 1500)"
 		echo
-		echo "| MB/s | -netdev user (libslirp) | passt (stream) | usernat stream | usernat vde | usernat plugin | usernat vhost-user | vhost-user / libslirp | vhost-user / passt | stream / passt |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-		for m in tcp_h2g tcp_g2h; do
-			[ "$m" = tcp_h2g ] && printf '| host→guest (GET) ' || printf '| guest→host (POST) '
+		printf '| MB/s '
+		for be in $GUEST_BACKENDS; do
+			printf '| %s ' "$(guest_label "$be")"
+		done
+		echo "| vhost-user / libslirp | vhost-user / passt | stream / passt | vhost-user / stream |"
+		printf '|---'
+		for be in $GUEST_BACKENDS; do
+			printf '|---:'
+		done
+		echo "|---:|---:|---:|---:|"
+		for m in tcp_h2g tcp_h2g_null tcp_g2h; do
+			case $m in
+			tcp_h2g) printf '| host→guest (GET) ' ;;
+			tcp_h2g_null) printf '| host→guest, into /dev/null ' ;;
+			*) printf '| guest→host (POST) ' ;;
+			esac
 			for be in $GUEST_BACKENDS; do
 				printf '| %s ' "$(fmt "$(med guest "$be" "$m")")"
 			done
-			printf '| %s | %s | %s |\n' \
+			printf '| %s | %s | %s | %s |\n' \
 				"$(ratio "$(med guest usernat-vhost-user "$m")" "$(med guest libslirp "$m")")" \
 				"$(ratio "$(med guest usernat-vhost-user "$m")" "$(med guest passt "$m")")" \
-				"$(ratio "$(med guest usernat-stream "$m")" "$(med guest passt "$m")")"
+				"$(ratio "$(med guest usernat-stream "$m")" "$(med guest passt "$m")")" \
+				"$(ratio "$(med guest usernat-vhost-user "$m")" "$(med guest usernat-stream "$m")")"
 		done
 		echo
 		echo "Targets: vhost-user ≥ 3× -netdev user and ≥ 2× passt's stream socket."
-		echo "Timed inside the guest (/proc/uptime, 10 ms steps), md5 checked both ways;"
+		echo "Timed inside the guest (/proc/uptime, 10 ms steps), md5 checked both ways"
+		echo "(GET saves to the guest's tmpfs, which costs the TCG guest about as much as"
+		echo "the network does; the /dev/null row is the same GET without that, unchecked);"
 		echo "the guest has one TCG vCPU. passt: -a 10.0.2.15 -n 24 -g 10.0.2.2 -m 1500;"
-		echo "vhost-user's NIC without MSI-X (vectors=0: QEMU 7.2 crashes under TCG)."
+		echo "vhost-user's NIC without MSI-X (vectors=0: QEMU 7.2 crashes under TCG);"
+		echo "vhost-user negotiates checksum offload and TSO both ways (the stream socket"
+		echo "has no virtio-net header, so the guest segments and checksums itself)."
+		echo "$GUEST_ROUNDS boot(s) per backend, interleaved, $REPS transfers each way per boot."
 		echo
 	fi
 	if [ ${#NOTES[@]} -gt 0 ]; then

@@ -18,6 +18,13 @@
  *	indirect tables the input points at.  Then frames are taken from and
  *	put into the ring (vq_tx_frame(), vq_rx_frame()) with used entries
  *	published as the transport does, until the ring is empty or broken.
+ *	The last byte gives the virtio-net offload features acked (bit 0
+ *	CSUM, 1 HOST_TSO4, 2 HOST_TSO6, 3 GUEST_CSUM and GUEST_TSO4/6): the
+ *	header of each frame taken goes through vu_net_hdr_in() and, if
+ *	accepted, the frame and its offload information into a whole stack
+ *	(usernat_input_offload(), one instance for the process with TSO on,
+ *	whose output is checked for sane lengths and offload information);
+ *	frames put carry GSO headers in turn.
  *	The memory is one malloc'd block, so ASan sees any access outside it;
  *	the operation count is bounded, so a loop that the walker misses
  *	shows up as a timeout.
@@ -29,6 +36,7 @@
 
 #include "qemu-glue/vhost_user.h"
 #include "qemu-glue/virtq.h"
+#include "stack/usernat.h"
 
 #define REGION		0x3000
 #define GPA0		0x1000
@@ -63,10 +71,93 @@ static void fuzz_messages(const uint8_t *data, size_t size)
 	}
 }
 
+/* fuzz_features() - The offload features acked, from bits of @b */
+static uint64_t fuzz_features(uint8_t b)
+{
+	uint64_t f = 0;
+
+	if (b & 1)
+		f |= 1ull << VIRTIO_NET_F_CSUM;
+	if (b & 2)
+		f |= 1ull << VIRTIO_NET_F_HOST_TSO4;
+	if (b & 4)
+		f |= 1ull << VIRTIO_NET_F_HOST_TSO6;
+	if (b & 8)
+		f |= (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+		     (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+		     (1ull << VIRTIO_NET_F_GUEST_TSO6);
+	return f;
+}
+
+static void stack_out(void *opaque, const void *frame, size_t len,
+		      const struct usernat_offload *off)
+{
+	if (len < 14 || len > VU_GSO_MAX_FRAME || !off ||
+	    (off->gso_type != USERNAT_GSO_NONE && off->gso_size == 0) ||
+	    ((off->flags & USERNAT_OFFLOAD_F_NEEDS_CSUM) &&
+	     (size_t)off->csum_start + off->csum_offset + 2 > len))
+		abort();
+}
+
+static void stack_out_plain(void *opaque, const void *frame, size_t len)
+{
+	abort();	/* the offload output is set */
+}
+
+/* fuzz_stack() - The process's stack instance: offloads on, nothing leaves
+ * this machine (upstream DNS a closed loopback port; run it in an
+ * unshared network namespace, as tests/fuzz/isolated does) */
+static struct usernat *fuzz_stack(void)
+{
+	static struct usernat *un;
+	struct usernat_config *cfg;
+
+	if (un)
+		return un;
+	cfg = usernat_config_new();
+	usernat_config_set(cfg, "dns-upstream", "127.0.0.1:9", NULL);
+	usernat_config_set(cfg, "log-level", "error", NULL);
+	un = usernat_new(cfg, stack_out_plain, NULL, NULL);
+	usernat_config_free(cfg);
+	if (!un)
+		abort();
+	usernat_set_output_offload(un, stack_out);
+	if (usernat_set_offload(un, USERNAT_LINK_CSUM | USERNAT_LINK_TSO4 |
+				USERNAT_LINK_TSO6))
+		abort();
+	return un;
+}
+
+/* fuzz_hdr_in() - Check the header of a frame taken, as the transport
+ * does, and give the stack what it accepts */
+static void fuzz_hdr_in(const struct vq_frame *f, uint64_t features)
+{
+	struct usernat_offload off;
+	const char *why = NULL;
+
+	if (vu_net_hdr_in(&f->hdr, f->len, features, &off, &why)) {
+		if (!why)
+			abort();	/* every refusal has a reason */
+		return;
+	}
+	if ((off.flags & USERNAT_OFFLOAD_F_NEEDS_CSUM) &&
+	    (size_t)off.csum_start + off.csum_offset + 2 > f->len)
+		abort();	/* accepted a checksum outside the frame */
+	usernat_input_offload(fuzz_stack(), f->data, f->len, &off);
+	usernat_flush(fuzz_stack());
+}
+
 static void fuzz_ring(const uint8_t *data, size_t size)
 {
+	static uint8_t gather[VU_GSO_MAX_FRAME], sink[VU_GSO_MAX_FRAME];
 	uint8_t *mem = calloc(1, 2 * REGION);
-	uint8_t gather[1518], frame[3000];
+	uint64_t features = fuzz_features(data[size - 1]);
+	size_t tx_max = features & (3ull << VIRTIO_NET_F_HOST_TSO4) ?
+			sizeof(gather) : 1518;
+	struct usernat_offload gso = { USERNAT_OFFLOAD_F_NEEDS_CSUM,
+				       USERNAT_GSO_TCPV4, 54, 1460, 34, 16 };
+	struct virtio_net_hdr vh;
+	uint8_t frame[3000];
 	struct vq_mem m = { .n = 2 };
 	struct vq q;
 	struct vq_frame f;
@@ -97,18 +188,22 @@ static void fuzz_ring(const uint8_t *data, size_t size)
 		frame[i] = (uint8_t)i;
 	for (i = 0; i < 64; i++) {
 		if ((opt >> 5) & 1 || i % 2) {
-			r = vq_tx_frame(&q, &m, hdr_len, gather,
-					sizeof(gather), &f, &why);
+			r = vq_tx_frame(&q, &m, hdr_len, gather, tx_max, &f,
+					&why);
 			if (r == 1) {
 				if (f.data && f.len > sizeof(gather))
 					abort();
 				/* read it all, as the stack would */
-				if (f.data)
-					memcpy(frame, f.data, f.len);
+				if (f.data) {
+					memcpy(sink, f.data, f.len);
+					fuzz_hdr_in(&f, features);
+				}
 				vq_push(&q, f.head, 0);
 			}
 		} else {
-			r = vq_rx_frame(&q, &m, hdr_len, opt & 8, frame,
+			vu_net_hdr_out(&gso, &vh);
+			r = vq_rx_frame(&q, &m, hdr_len, opt & 8,
+					i % 4 == 2 ? &vh : NULL, frame,
 					60 + (size_t)i * 40, &why);
 		}
 		if (r < 0 && !why)

@@ -2,7 +2,7 @@
 # Real guests over vhost-user: the QEMU arguments usernat prints, lease and
 # gateway ping, a guest whose memory is two regions, a QEMU killed with -9
 # and a new one served by the same usernat, and a 20 MB download and upload
-# checked by md5.
+# checked by md5, with virtio-net offloads (checksum, TSO) used both ways.
 #
 # Debian's QEMU 7.2 under TCG crashes with vhost-user when the NIC uses
 # MSI-X, so the NIC gets vectors=0 here.
@@ -178,6 +178,28 @@ grep -q "GUEST: dl md5 $SUM " "$TMP/serial5.log" && dl=1 || dl=0
 tcp_check "20 MB download through the NAT, md5 matches" "$dl"
 grep -q "^$SUM 20971520\$" "$TMP/received" 2>/dev/null && ul=1 || ul=0
 tcp_check "20 MB upload through the NAT, md5 matches" "$ul"
+
+# 5. offloads: the guest's driver acked them, and they were used both ways
+# (TSO super-frames to the guest, GSO super-frames and partial checksums
+# from it), with no frame dropped for a bad offload header
+gso_in=$(usernat_stat "$LOG" offload_gso_in)
+tso_out=$(usernat_stat "$LOG" offload_tso_out)
+csum_in=$(usernat_stat "$LOG" offload_csum_in)
+bad_off=$(usernat_stat "$LOG" drop_offload)
+[ "${tso_out:-0}" -gt 0 ] &&
+	tap_ok "TSO frames sent to the guest ($tso_out)" ||
+	tap_fail "TSO frames sent to the guest" "offload_tso_out=${tso_out:-none}"
+[ "${gso_in:-0}" -gt 0 ] &&
+	tap_ok "GSO frames received from the guest ($gso_in)" ||
+	tap_fail "GSO frames received from the guest" "offload_gso_in=${gso_in:-none}"
+[ "${csum_in:-0}" -gt 0 ] &&
+	tap_ok "partial checksums received from the guest ($csum_in)" ||
+	tap_fail "partial checksums received from the guest" \
+		"offload_csum_in=${csum_in:-none}"
+[ "${bad_off:-1}" = 0 ] &&
+	tap_ok "no frame dropped for bad offload information" ||
+	tap_fail "no frame dropped for bad offload information" \
+		"drop_offload=${bad_off:-none}"
 
 if grep -q "closing the connection" "$LOG"; then
 	tap_fail "no connection was closed as broken" \

@@ -467,6 +467,306 @@ static void test_segmentation(void)
 	tconn_fini(&t);
 }
 
+/* --- offloads (a vhost-user link): TSO toward the guest, GSO super-frames
+ * and partial checksums from it ------------------------------------------ */
+
+static GArray *offs;	/* struct usernat_offload of each captured frame */
+
+static void capture_off(void *opaque, const void *frame, size_t len,
+			const struct usernat_offload *off)
+{
+	g_assert_nonnull(off);
+	g_array_append_val(offs, *off);
+	capture_fn(opaque, frame, len);
+}
+
+/* tconn_init() with the offload output and link capabilities @caps */
+static void tconn_init_off(struct tconn *t, unsigned int caps)
+{
+	tconn_init(t, NULL);
+	offs = g_array_new(FALSE, TRUE, sizeof(struct usernat_offload));
+	usernat_set_output_offload(t->un, capture_off);
+	g_assert_cmpint(usernat_set_offload(t->un, caps), ==, 0);
+}
+
+static void tconn_fini_off(struct tconn *t)
+{
+	tconn_fini(t);
+	g_array_unref(offs);
+	offs = NULL;
+}
+
+/* Complete a partial checksum as the guest's NIC driver would: the sum
+ * from csum_start to the end of the IPv4 packet, stored at csum_offset */
+static void complete_csum(GByteArray *f, const struct usernat_offload *o)
+{
+	size_t end = 14 + (size_t)(f->data[16] << 8 | f->data[17]);
+	uint16_t c;
+
+	g_assert_cmpuint(o->csum_start + o->csum_offset + 2u, <=, end);
+	c = csum(f->data + o->csum_start, end - o->csum_start, 0);
+	memcpy(f->data + o->csum_start + o->csum_offset, &c, 2);
+}
+
+/* next_seg() for a link with offloads: *@o is the frame's information */
+static void expect_seg_off(struct tconn *t, struct seg *s,
+			   struct usernat_offload *o, int ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+	for (;;) {
+		while (t->seen < t->cap.frames->len) {
+			GByteArray *f = capture_nth(&t->cap, t->seen);
+
+			g_assert_cmpuint(offs->len, ==, t->cap.frames->len);
+			*o = g_array_index(offs, struct usernat_offload,
+					   t->seen++);
+			if (f->len < 34 || f->data[23] != 6)
+				continue;
+			if (o->flags & USERNAT_OFFLOAD_F_NEEDS_CSUM)
+				complete_csum(f, o);
+			parse_seg(f, s);
+			return;
+		}
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+		pump(t->un, 10);
+	}
+}
+
+/* Receive @n bytes the host sent as the guest, ACKing when the stack has
+ * nothing more to say; checks the data, and each frame's offload
+ * information against @caps.  Return: TSO frames seen */
+static unsigned int tso_receive(struct tconn *t, const uint8_t *data,
+				size_t n, unsigned int caps)
+{
+	uint8_t *rx = g_malloc(n);
+	struct usernat_offload o;
+	unsigned int tso = 0;
+	size_t got = 0;
+	struct seg s;
+
+	while (got < n) {
+		expect_seg_off(t, &s, &o, 2000);
+		g_assert_cmpuint(s.seq, ==, t->rnxt);
+		g_assert_cmpuint(got + s.len, <=, n);
+		if (s.len > MSS) {
+			/* one frame for several MSS-sized segments */
+			g_assert_true(caps & USERNAT_LINK_TSO4);
+			g_assert_cmpuint(o.gso_type, ==, USERNAT_GSO_TCPV4);
+			g_assert_cmpuint(o.gso_size, ==, MSS);
+			g_assert_cmpuint(o.hdr_len, ==, 14 + 20 + 20);
+			g_assert_cmpuint(o.flags, ==,
+					 USERNAT_OFFLOAD_F_NEEDS_CSUM);
+			g_assert_cmpuint(o.csum_start, ==, 34);
+			g_assert_cmpuint(o.csum_offset, ==, 16);
+			g_assert_cmpuint(s.len, <=, 65535 - 40);
+			tso++;
+		} else {
+			g_assert_cmpuint(o.gso_type, ==, USERNAT_GSO_NONE);
+			g_assert_cmpuint(o.flags, ==,
+					 (caps & USERNAT_LINK_CSUM) ?
+					 USERNAT_OFFLOAD_F_DATA_VALID : 0);
+		}
+		memcpy(rx + got, s.data, s.len);
+		got += s.len;
+		t->rnxt += (uint32_t)s.len;
+		if (t->cap.frames->len == t->seen || got == n)
+			gsend(t, t->gseq, 0x10, NULL, 0);
+	}
+	g_assert_cmpmem(rx, n, data, n);
+	g_free(rx);
+	return tso;
+}
+
+/* With TSO on the link, host data goes to the guest in GSO frames of more
+ * than an MSS, with gso_size the MSS and a partial checksum that completes
+ * to the right one; the data arrives whole and in order */
+static void test_tso(void)
+{
+	static uint8_t data[100000];
+	struct tconn t;
+	unsigned int tso;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + i / 251);
+	tconn_init_off(&t, USERNAT_LINK_CSUM | USERNAT_LINK_TSO4);
+	establish(&t, 7);
+	/* the SYN-ACK: an ordinary frame, its checksums vouched for */
+	g_assert_cmpuint(g_array_index(offs, struct usernat_offload, 0).flags,
+			 ==, USERNAT_OFFLOAD_F_DATA_VALID);
+	g_assert_cmpint(send(t.afd, data, sizeof(data), 0), ==, sizeof(data));
+	tso = tso_receive(&t, data, sizeof(data), USERNAT_LINK_CSUM |
+			  USERNAT_LINK_TSO4);
+	g_assert_cmpuint(tso, >, 0);
+	g_assert_cmpuint(usernat_stat(t.un, "offload_tso_out"), ==, tso);
+	tconn_fini_off(&t);
+}
+
+/* Without TSO for the family (none at all, checksums only, IPv6 only), or
+ * without the offload output at all, no segment is longer than the MSS */
+static void test_tso_off(void)
+{
+	static const unsigned int caps[] = {
+		0, USERNAT_LINK_CSUM, USERNAT_LINK_CSUM | USERNAT_LINK_TSO6
+	};
+	static uint8_t data[60000];
+	struct tconn t;
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	for (i = 0; i < G_N_ELEMENTS(caps); i++) {
+		tconn_init_off(&t, caps[i]);
+		establish(&t, 7);
+		g_assert_cmpint(send(t.afd, data, sizeof(data), 0), ==,
+				sizeof(data));
+		g_assert_cmpuint(tso_receive(&t, data, sizeof(data), caps[i]),
+				 ==, 0);
+		g_assert_cmpuint(usernat_stat(t.un, "offload_tso_out"), ==, 0);
+		tconn_fini_off(&t);
+	}
+	/* TSO needs CSUM, and an output that carries the information */
+	tconn_init(&t, NULL);
+	g_assert_cmpint(usernat_set_offload(t.un, USERNAT_LINK_CSUM), ==,
+			-EINVAL);
+	usernat_set_output_offload(t.un, capture_off);
+	g_assert_cmpint(usernat_set_offload(t.un, USERNAT_LINK_TSO4), ==,
+			-EINVAL);
+	g_assert_cmpint(usernat_set_offload(t.un, 1u << 7), ==, -EINVAL);
+	tconn_fini(&t);
+}
+
+/* The window the stack offers the guest now (after a one-byte segment) */
+static uint32_t guest_window(struct tconn *t)
+{
+	struct seg s;
+	char b;
+
+	gsend(t, t->gseq, 0x18, "x", 1);
+	t->gseq++;
+	host_read(t, &b, 1);
+	do			/* ACKs of earlier data may come first */
+		expect_seg(t, &s, 1000);
+	while (s.ack != t->gseq);
+	return (uint32_t)s.win << t->ws;
+}
+
+/* A guest's GSO frame: @len bytes of data in one IPv4 segment at SND.NXT,
+ * checksum left partial (the pseudo-header sum, as Linux sends it) */
+static size_t gso_frame(struct tconn *t, uint8_t *buf, const uint8_t *data,
+			size_t len, struct usernat_offload *o)
+{
+	size_t n = tcp_frame(buf, t->mac, GUEST_IP, GW_IP, t->gport, t->port,
+			     t->gseq, t->rnxt, 0x18, t->gwin, NULL, 0, data,
+			     len);
+	uint16_t c = (uint16_t)~csum_fold(csum_pseudo4(
+		ip(GUEST_IP), ip(GW_IP), 6, (uint16_t)(20 + len)));
+
+	memcpy(buf + 34 + 16, &c, 2);
+	*o = (struct usernat_offload){
+		.flags = USERNAT_OFFLOAD_F_NEEDS_CSUM,
+		.gso_type = USERNAT_GSO_TCPV4, .hdr_len = 54,
+		.gso_size = MSS, .csum_start = 34, .csum_offset = 16,
+	};
+	return n;
+}
+
+/* A GSO super-frame with a partial checksum is taken whole: its data
+ * reaches the host; without its offload information the same frame is
+ * too long for the MTU, and a partial checksum is a bad one */
+static void test_gso_in(void)
+{
+	static uint8_t buf[70000], data[30000], rx[30000];
+	struct usernat_offload o;
+	struct tconn t;
+	uint32_t wnd;
+	size_t n, len, i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 3 + i / 101);
+	tconn_init(&t, NULL);
+	establish(&t, 7);
+	wnd = guest_window(&t);
+	g_assert_cmpuint(wnd, >, 4 * MSS);
+	len = MIN(sizeof(data), wnd);
+	n = gso_frame(&t, buf, data, len, &o);
+	usernat_input(t.un, buf, n);
+	g_assert_cmpuint(usernat_stat(t.un, "drop_oversize"), ==, 1);
+	usernat_input_offload(t.un, buf, n, &o);
+	host_read(&t, rx, len);
+	g_assert_cmpmem(rx, len, data, len);
+	t.gseq += (uint32_t)len;
+	g_assert_cmpuint(usernat_stat(t.un, "offload_gso_in"), ==, 1);
+	g_assert_cmpuint(usernat_stat(t.un, "offload_csum_in"), ==, 1);
+	g_assert_cmpuint(usernat_stat(t.un, "drop_tcp_csum"), ==, 0);
+
+	/* a GSO frame past a hole waits in the out-of-order pool (in
+	 * MTU-sized pieces), and goes to the host once the hole is filled */
+	len = MIN(sizeof(data), guest_window(&t));
+	g_assert_cmpuint(len, >, 1000 + 2 * MSS);
+	t.gseq += 1000;
+	n = gso_frame(&t, buf, data + 1000, len - 1000, &o);
+	usernat_input_offload(t.un, buf, n, &o);
+	g_assert_false(host_readable(&t, 50));
+	t.gseq -= 1000;
+	n = gso_frame(&t, buf, data, 1000, &o);
+	usernat_input_offload(t.un, buf, n, &o);
+	host_read(&t, rx, len);
+	g_assert_cmpmem(rx, len, data, len);
+	t.gseq += (uint32_t)len;
+
+	/* an ordinary-sized segment with a partial checksum */
+	n = gso_frame(&t, buf, (const uint8_t *)"partial", 7, &o);
+	o.gso_type = USERNAT_GSO_NONE;
+	o.gso_size = 0;
+	usernat_input(t.un, buf, n);
+	g_assert_cmpuint(usernat_stat(t.un, "drop_tcp_csum"), ==, 1);
+	usernat_input_offload(t.un, buf, n, &o);
+	host_read(&t, rx, 7);
+	g_assert_cmpmem(rx, 7, "partial", 7);
+	g_assert_cmpuint(usernat_stat(t.un, "drop_offload"), ==, 0);
+	tconn_fini(&t);
+}
+
+/* Offload information that doesn't hold for its frame: dropped, counted,
+ * and nothing reaches the host */
+static void test_offload_bad(void)
+{
+	static uint8_t buf[70000], data[8000];
+	struct usernat_offload o, good;
+	struct tconn t;
+	size_t n;
+	unsigned int i;
+
+	tconn_init(&t, NULL);
+	establish(&t, 7);
+	n = gso_frame(&t, buf, data, sizeof(data), &good);
+	for (i = 0; i < 9; i++) {
+		o = good;
+		switch (i) {
+		case 0: o.flags |= 0x80; break;	/* unknown flag */
+		case 1: o.csum_start = 10; break;	/* in the MAC header */
+		case 2: o.csum_offset = (uint16_t)(n - 34 - 1); break;
+		case 3: o.csum_start = 0xffff; break;
+		case 4: o.gso_type = 3; break;		/* UDP (UFO) */
+		case 5: o.gso_type = USERNAT_GSO_TCPV4 | 0x80; break; /* ECN */
+		case 6: o.gso_type = USERNAT_GSO_TCPV6; break;	/* not v6 */
+		case 7: o.gso_size = 0; break;
+		case 8: o.hdr_len = (uint16_t)(n + 1); break;
+		}
+		usernat_input_offload(t.un, buf, n, &o);
+		g_assert_cmpuint(usernat_stat(t.un, "drop_offload"), ==, i + 1);
+	}
+	/* GSO on a frame that is not TCP: the protocol byte says UDP */
+	buf[23] = 17;
+	usernat_input_offload(t.un, buf, n, &good);
+	g_assert_cmpuint(usernat_stat(t.un, "drop_offload"), ==, 10);
+	g_assert_false(host_readable(&t, 100));
+	g_assert_cmpuint(usernat_stat(t.un, "offload_gso_in"), ==, 0);
+	tconn_fini(&t);
+}
+
 /* FIN from the guest first: the host sees EOF and may still answer; then
  * the host's FIN; the entry and its socket go away */
 static void test_fin_guest_first(void)
@@ -1621,6 +1921,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/handshake-data", test_handshake_data);
 	g_test_add_func("/tcp/no-wscale", test_no_wscale);
 	g_test_add_func("/tcp/segmentation", test_segmentation);
+	g_test_add_func("/tcp/tso", test_tso);
+	g_test_add_func("/tcp/tso-off", test_tso_off);
+	g_test_add_func("/tcp/gso-in", test_gso_in);
+	g_test_add_func("/tcp/offload-bad", test_offload_bad);
 	g_test_add_func("/tcp/fin-guest-first", test_fin_guest_first);
 	g_test_add_func("/tcp/fin-host-first", test_fin_host_first);
 	g_test_add_func("/tcp/refused", test_refused);

@@ -239,6 +239,92 @@ static void test_handshake(void)
 	test6_done(un, &cap);
 }
 
+static GArray *offs6;	/* offload information of each captured frame */
+
+static void capture_off6(void *opaque, const void *frame, size_t len,
+			 const struct usernat_offload *off)
+{
+	g_array_append_val(offs6, *off);
+	capture_fn(opaque, frame, len);
+}
+
+/* With TSO6 on the link, host data reaches the guest in GSO frames of more
+ * than an MSS: gso_size 1440, headers 74 bytes, a partial checksum that
+ * completes to the right one */
+static void test_tso6(void)
+{
+	static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xa0, 1, 3, 3, 7,
+					    1, 1, 4, 2 };
+	static uint8_t data[30000];
+	const struct usernat_offload *o;
+	const struct tcp_hdr *th;
+	const uint8_t *d;
+	struct capture cap;
+	struct usernat *un;
+	uint32_t iss = 1000, our;
+	unsigned int tso = 0;
+	size_t dlen, got = 0, i;
+	uint16_t port, c;
+	int lfd, sfd;
+
+	if (!have_v6) {
+		g_test_skip("no IPv6 loopback");
+		return;
+	}
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 11 + i / 97);
+	un = test6_instance(&cap, NULL);
+	offs6 = g_array_new(FALSE, TRUE, sizeof(struct usernat_offload));
+	usernat_set_output_offload(un, capture_off6);
+	g_assert_cmpint(usernat_set_offload(un, USERNAT_LINK_CSUM |
+					    USERNAT_LINK_TSO6), ==, 0);
+	lfd = tcp6_listener(&port);
+	guest_tcp6(un, port, iss, 0, TCP_SYN, syn_opts, sizeof(syn_opts),
+		   NULL, 0);
+	pump(un, &cap, 1, 2000);
+	th = check_tcp6(capture_nth(&cap, 0), port, NULL, NULL);
+	our = ntohl(th->seq) + 1;
+	sfd = accept(lfd, NULL, NULL);
+	g_assert_cmpint(sfd, >=, 0);
+	guest_tcp6(un, port, iss + 1, our, TCP_ACK, NULL, 0, NULL, 0);
+	g_assert_cmpint(send(sfd, data, sizeof(data), 0), ==, sizeof(data));
+	for (i = 1; got < sizeof(data); i++) {
+		GByteArray *f;
+
+		pump(un, &cap, (guint)i + 1, 2000);
+		g_assert_cmpuint(cap.frames->len, >, i);
+		f = capture_nth(&cap, (guint)i);
+		o = &g_array_index(offs6, struct usernat_offload, i);
+		if (o->gso_type != USERNAT_GSO_NONE) {
+			g_assert_cmpuint(o->gso_type, ==, USERNAT_GSO_TCPV6);
+			g_assert_cmpuint(o->gso_size, ==, 1440);
+			g_assert_cmpuint(o->hdr_len, ==, 14 + 40 + 20);
+			g_assert_cmpuint(o->flags, ==,
+					 USERNAT_OFFLOAD_F_NEEDS_CSUM);
+			g_assert_cmpuint(o->csum_start, ==, 54);
+			g_assert_cmpuint(o->csum_offset, ==, 16);
+			/* complete it, as the guest's driver would */
+			c = csum(f->data + 54, f->len - 54, 0);
+			memcpy(f->data + 54 + 16, &c, 2);
+			tso++;
+		}
+		th = check_tcp6(f, port, &d, &dlen);	/* checksum too */
+		g_assert_cmpuint(ntohl(th->seq), ==, our + got);
+		g_assert_cmpuint(got + dlen, <=, sizeof(data));
+		g_assert_cmpmem(d, dlen, data + got, dlen);
+		g_assert_true(dlen <= 1440 || o->gso_type != USERNAT_GSO_NONE);
+		got += dlen;
+		guest_tcp6(un, port, iss + 1, our + (uint32_t)got, TCP_ACK,
+			   NULL, 0, NULL, 0);
+	}
+	g_assert_cmpuint(tso, >, 0);
+	g_assert_cmpuint(usernat_stat(un, "offload_tso_out"), ==, tso);
+	close(sfd);
+	close(lfd);
+	g_array_unref(offs6);
+	test6_done(un, &cap);
+}
+
 /* A closed port of [::1]: the host refuses, the guest gets an RST that
  * acknowledges its SYN */
 static void test_refused(void)
@@ -461,6 +547,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	have_v6 = v6_loopback();
 	g_test_add_func("/tcp6/handshake-data-fin", test_handshake);
+	g_test_add_func("/tcp6/tso", test_tso6);
 	g_test_add_func("/tcp6/refused", test_refused);
 	g_test_add_func("/tcp6/policy-deny", test_policy_deny);
 	g_test_add_func("/tcp6/half-open", test_half_open);

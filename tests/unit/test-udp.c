@@ -159,6 +159,41 @@ static void test_echo_round_trip(void)
 	g_ptr_array_unref(cap.frames);
 }
 
+/* A datagram with a partial checksum (virtio-net NEEDS_CSUM, as a guest
+ * with checksum offload sends them): a bad checksum on its own, taken with
+ * its offload information */
+static void test_partial_checksum(void)
+{
+	struct usernat_offload off = { .flags = USERNAT_OFFLOAD_F_NEEDS_CSUM,
+				       .csum_start = 34, .csum_offset = 6 };
+	struct capture cap;
+	struct usernat *un = test_instance(&cap, NULL);
+	uint16_t port, gport = htons(40001), c;
+	int srv = udp_server(&port);
+	struct sockaddr_in from;
+	uint8_t l4[16], frame[100];
+	char buf[64];
+	size_t n;
+
+	memcpy(l4, &gport, 2);
+	memcpy(l4 + 2, &port, 2);
+	memcpy(l4 + 8, "partial!", 8);
+	n = build_ip4(frame, gw_mac, guest_mac, "10.0.2.15", "10.0.2.2", 17,
+		      l4, sizeof(l4), 1);
+	c = (uint16_t)~csum_fold(csum_pseudo4(ip("10.0.2.15"), ip("10.0.2.2"),
+					      17, sizeof(l4)));
+	memcpy(frame + 34 + 6, &c, 2);
+	usernat_input(un, frame, n);
+	g_assert_cmpuint(usernat_stat(un, "drop_udp_csum"), ==, 1);
+	usernat_input_offload(un, frame, n, &off);
+	g_assert_cmpint(echo_once(srv, buf, sizeof(buf), &from), ==, 8);
+	g_assert_cmpmem(buf, 8, "partial!", 8);
+	g_assert_cmpuint(usernat_stat(un, "offload_csum_in"), ==, 1);
+	close(srv);
+	usernat_free(un);
+	g_ptr_array_unref(cap.frames);
+}
+
 /* A closed port: the host's ECONNREFUSED becomes port unreachable */
 static void test_port_unreachable(void)
 {
@@ -930,6 +965,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/udp/echo-round-trip", test_echo_round_trip);
+	g_test_add_func("/udp/partial-checksum", test_partial_checksum);
 	g_test_add_func("/udp/port-unreachable", test_port_unreachable);
 	g_test_add_func("/udp/expiry", test_expiry);
 	g_test_add_func("/udp/two-guests", test_two_guests);

@@ -698,7 +698,7 @@ static void test_rx_mergeable(void)
 			 VQ_DESC_F_WRITE, 0);
 		avail_add(&f, i);
 	}
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, sizeof(frame),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, sizeof(frame),
 				    &why), ==, 1);
 	g_assert_cmpuint(f.q.last_avail, ==, 3);
 	g_assert_cmpuint(used_len(&f, 0), ==, 400);
@@ -725,25 +725,25 @@ static void test_rx_no_room(void)
 
 	fake_init(&f, QSIZE);
 	/* nothing posted */
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			0);
 	/* not enough posted: nothing consumed */
 	set_desc(&f, 0, GPA_BASE + BUF_OFF, 400, VQ_DESC_F_WRITE, 0);
 	avail_add(&f, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 1000, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 1000, &why),
 			==, 0);
 	g_assert_cmpuint(f.q.last_avail, ==, 0);
 	g_assert_cmpuint(f.q.used_idx, ==, 0);
 	/* without MRG_RXBUF the frame must fit one chain */
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, frame, 1000, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, NULL, frame, 1000, &why),
 			==, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, frame, 300, &why),
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, false, NULL, frame, 300, &why),
 			==, 1);
 	g_assert_cmpuint(get16(&f, BUF_OFF + 10), ==, 1);
 	/* a buffer smaller than the header breaks the ring (MRG_RXBUF) */
 	set_desc(&f, 1, GPA_BASE + BUF_OFF, 8, VQ_DESC_F_WRITE, 0);
 	avail_add(&f, 1);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			-EINVAL);
 	fake_free(&f);
 
@@ -751,7 +751,7 @@ static void test_rx_no_room(void)
 	fake_init(&f, QSIZE);
 	set_desc(&f, 0, GPA_BASE + BUF_OFF, 400, 0, 0);
 	avail_add(&f, 0);
-	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, frame, 60, &why), ==,
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, NULL, frame, 60, &why), ==,
 			-EINVAL);
 	fake_free(&f);
 }
@@ -802,6 +802,163 @@ static void test_kick_rearm(void)
 	fake_free(&f);
 }
 
+/* --- virtio-net headers: offloads ------------------------------------- */
+
+static struct virtio_net_hdr net_hdr(uint8_t flags, uint8_t gso_type,
+				     uint16_t hdr_len, uint16_t gso_size,
+				     uint16_t start, uint16_t offset)
+{
+	return (struct virtio_net_hdr){ flags, gso_type, htole16(hdr_len),
+					htole16(gso_size), htole16(start),
+					htole16(offset) };
+}
+
+/* Headers the guest sends: taken when the features acked allow them and
+ * they fit the frame, refused with a reason otherwise */
+static void test_net_hdr_in(void)
+{
+	const uint64_t all = VU_FEATURES, csum = 1ull << VIRTIO_NET_F_CSUM;
+	struct usernat_offload off;
+	struct virtio_net_hdr h;
+	const char *why;
+	unsigned int i;
+	static const struct {
+		uint8_t flags, gso;
+		uint16_t hdr_len, gso_size, start, offset;
+		size_t len;
+		bool csum_only;		/* with VIRTIO_NET_F_CSUM alone */
+		int ok;
+	} cases[] = {
+		{ 0, 0, 0, 0, 0, 0, 60, false, 0 },
+		{ 1, 0, 0, 0, 34, 16, 60, false, 0 },	/* TCP csum */
+		{ 1, 0, 0, 0, 34, 6, 42, false, 0 },	/* UDP, last byte */
+		{ 1, 0, 0, 0, 34, 7, 42, false, -EINVAL },	/* past end */
+		{ 1, 0, 0, 0, 0xffff, 0xffff, 60, false, -EINVAL },
+		{ 2, 0, 0, 0, 0, 0, 60, false, -EINVAL },	/* DATA_VALID */
+		{ 4, 0, 0, 0, 0, 0, 60, false, -EINVAL },	/* RSC_INFO */
+		{ 0x81, 0, 0, 0, 34, 16, 60, false, -EINVAL },
+		{ 1, 1, 54, 1460, 34, 16, 20000, false, 0 },	/* TSO4 */
+		{ 1, 4, 74, 1440, 54, 16, 20000, false, 0 },	/* TSO6 */
+		{ 1, 1, 54, 1460, 34, 16, VU_GSO_MAX_FRAME, false, 0 },
+		{ 1, 1, 54, 1460, 34, 16, VU_GSO_MAX_FRAME + 1, false,
+		  -EINVAL },
+		{ 1, 1, 54, 0, 34, 16, 20000, false, -EINVAL },	/* gso_size */
+		{ 1, 1, 20001, 1460, 34, 16, 20000, false, -EINVAL },
+		{ 1, 3, 42, 1472, 34, 6, 20000, false, -EINVAL },	/* UFO */
+		{ 1, 5, 42, 1472, 34, 6, 20000, false, -EINVAL },	/* USO */
+		{ 1, 0x81, 54, 1460, 34, 16, 20000, false, -EINVAL },	/* ECN */
+		{ 1, 0, 0, 0, 34, 16, 60, true, 0 },
+		{ 1, 1, 54, 1460, 34, 16, 20000, true, -EINVAL },	/* no TSO */
+	};
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		why = NULL;
+		h = net_hdr(cases[i].flags, cases[i].gso, cases[i].hdr_len,
+			    cases[i].gso_size, cases[i].start, cases[i].offset);
+		g_test_message("case %u", i);
+		g_assert_cmpint(vu_net_hdr_in(&h, cases[i].len,
+					      cases[i].csum_only ? csum : all,
+					      &off, &why), ==, cases[i].ok);
+		if (cases[i].ok) {
+			g_assert_nonnull(why);
+			continue;
+		}
+		g_assert_cmpuint(off.flags, ==, cases[i].flags);
+		g_assert_cmpuint(off.gso_type, ==, cases[i].gso);
+		if (cases[i].flags) {
+			g_assert_cmpuint(off.csum_start, ==, cases[i].start);
+			g_assert_cmpuint(off.csum_offset, ==, cases[i].offset);
+		}
+		if (cases[i].gso) {
+			g_assert_cmpuint(off.gso_size, ==, cases[i].gso_size);
+			g_assert_cmpuint(off.hdr_len, ==, cases[i].hdr_len);
+		}
+	}
+	/* without the features, no offload at all */
+	h = net_hdr(1, 0, 0, 0, 34, 16);
+	g_assert_cmpint(vu_net_hdr_in(&h, 60, 0, &off, &why), ==, -EINVAL);
+	h = net_hdr(0, 1, 54, 1460, 0, 0);
+	g_assert_cmpint(vu_net_hdr_in(&h, 20000, 0, &off, &why), ==, -EINVAL);
+}
+
+/* Headers toward the guest, and what the acked features let the stack do */
+static void test_net_hdr_out(void)
+{
+	struct usernat_offload off = {
+		USERNAT_OFFLOAD_F_NEEDS_CSUM, USERNAT_GSO_TCPV6, 74, 1440, 54,
+		16
+	};
+	struct virtio_net_hdr h, want = net_hdr(1, 4, 74, 1440, 54, 16);
+	const uint64_t gcsum = 1ull << VIRTIO_NET_F_GUEST_CSUM;
+	const uint64_t mrg = 1ull << VIRTIO_NET_F_MRG_RXBUF;
+
+	vu_net_hdr_out(&off, &h);
+	g_assert_cmpmem(&h, sizeof(h), &want, sizeof(want));
+	off = (struct usernat_offload){ .flags = USERNAT_OFFLOAD_F_DATA_VALID };
+	want = net_hdr(2, 0, 0, 0, 0, 0);
+	vu_net_hdr_out(&off, &h);
+	g_assert_cmpmem(&h, sizeof(h), &want, sizeof(want));
+
+	g_assert_cmpuint(vu_link_caps(0), ==, 0);
+	g_assert_cmpuint(vu_link_caps(VU_FEATURES), ==,
+			 USERNAT_LINK_CSUM | USERNAT_LINK_TSO4 |
+			 USERNAT_LINK_TSO6);
+	g_assert_cmpuint(vu_link_caps(gcsum), ==, USERNAT_LINK_CSUM);
+	g_assert_cmpuint(vu_link_caps(mrg | gcsum |
+				      (1ull << VIRTIO_NET_F_GUEST_TSO4)),
+			 ==, USERNAT_LINK_CSUM | USERNAT_LINK_TSO4);
+	/* without mergeable RX buffers, no TSO */
+	g_assert_cmpuint(vu_link_caps(gcsum | (1ull << VIRTIO_NET_F_GUEST_TSO4)),
+			 ==, USERNAT_LINK_CSUM);
+	/* TSO without GUEST_CSUM: nothing (the driver can't take it) */
+	g_assert_cmpuint(vu_link_caps(1ull << VIRTIO_NET_F_GUEST_TSO4), ==, 0);
+}
+
+/* The ring keeps a frame's header (TX), and writes ours (RX), with a GSO
+ * frame spread over several mergeable buffers */
+static void test_hdr_ring(void)
+{
+	struct virtio_net_hdr h = net_hdr(1, 1, 54, 1460, 34, 16), got;
+	static uint8_t frame[5000], gather[VU_GSO_MAX_FRAME];
+	struct vq_frame fr;
+	struct fake f;
+	const char *why;
+	unsigned int i;
+
+	fake_init(&f, QSIZE);
+	/* TX: header split over two descriptors, a 5000-byte frame */
+	memcpy(f.buf + BUF_OFF, &h, 6);
+	memcpy(f.buf + BUF_OFF + 0x100, (uint8_t *)&h + 6, 4);
+	set_desc(&f, 0, GPA_BASE + BUF_OFF, 6, VQ_DESC_F_NEXT, 1);
+	set_desc(&f, 1, GPA_BASE + BUF_OFF + 0x100, 6 + sizeof(frame), 0, 0);
+	avail_add(&f, 0);
+	g_assert_cmpint(vq_tx_frame(&f.q, &f.m, 12, gather, sizeof(gather),
+				    &fr, &why), ==, 1);
+	g_assert_nonnull(fr.data);
+	g_assert_cmpuint(fr.len, ==, sizeof(frame));
+	g_assert_cmpmem(&fr.hdr, sizeof(fr.hdr), &h, sizeof(h));
+	fake_free(&f);
+
+	/* RX: our header, num_buffers, the frame across 3 buffers */
+	fake_init(&f, QSIZE);
+	for (i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 5);
+	for (i = 0; i < 3; i++) {
+		set_desc(&f, i, GPA_BASE + BUF_OFF + 0x2000 * i, 2048,
+			 VQ_DESC_F_WRITE, 0);
+		avail_add(&f, i);
+	}
+	g_assert_cmpint(vq_rx_frame(&f.q, &f.m, 12, true, &h, frame,
+				    sizeof(frame), &why), ==, 1);
+	memcpy(&got, f.buf + BUF_OFF, sizeof(got));
+	g_assert_cmpmem(&got, sizeof(got), &h, sizeof(h));
+	g_assert_cmpuint(get16(&f, BUF_OFF + 10), ==, 3);
+	g_assert_cmpmem(f.buf + BUF_OFF + 12, 2036, frame, 2036);
+	g_assert_cmpmem(f.buf + BUF_OFF + 0x4000, 5000 - 4084, frame + 4084,
+			5000 - 4084);
+	fake_free(&f);
+}
+
 /* --- a whole session, a fake QEMU on the socket ------------------------ */
 
 static GString *log_warnings;
@@ -820,6 +977,8 @@ struct session {
 	struct loop loop;
 	struct transport *t;
 	GPtrArray *got;		/* frames given to the stack */
+	GArray *got_off;	/* their offload information, if any */
+	GArray *caps;		/* each set_offload() */
 	int sock;
 	int memfd;
 	uint8_t *mem;		/* our view of "guest memory" */
@@ -831,6 +990,22 @@ static void to_stack(void *opaque, const void *frame, size_t len)
 	struct session *s = opaque;
 
 	g_ptr_array_add(s->got, g_bytes_new(frame, len));
+}
+
+static void to_stack_off(void *opaque, const void *frame, size_t len,
+			 const struct usernat_offload *off)
+{
+	struct session *s = opaque;
+
+	g_array_append_val(s->got_off, *off);
+	to_stack(opaque, frame, len);
+}
+
+static void set_offload(void *opaque, unsigned int caps)
+{
+	struct session *s = opaque;
+
+	g_array_append_val(s->caps, caps);
 }
 
 static void pump(struct session *s, int ms)
@@ -944,6 +1119,8 @@ static void session_start(struct session *s)
 	s->t->to_stack = to_stack;
 	s->t->to_stack_opaque = s;
 	s->got = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	s->got_off = g_array_new(FALSE, TRUE, sizeof(struct usernat_offload));
+	s->caps = g_array_new(FALSE, TRUE, sizeof(unsigned int));
 	s->memfd = memfd_create("guest", MFD_CLOEXEC);
 	g_assert_cmpint(ftruncate(s->memfd, S_MEM), ==, 0);
 	s->mem = mmap(NULL, S_MEM, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -973,6 +1150,8 @@ static void session_end(struct session *s)
 	munmap(s->mem, S_MEM);
 	close(s->memfd);
 	g_ptr_array_unref(s->got);
+	g_array_unref(s->got_off);
+	g_array_unref(s->caps);
 	g_free(s->path);
 	g_free(s->dir);
 	g_string_free(log_warnings, TRUE);
@@ -1152,6 +1331,86 @@ static void test_session(void)
 	g_free(maps);
 }
 
+/* Offloads over a whole session: the acked features reach the daemon as
+ * link capabilities (and none once QEMU is gone); a GSO frame longer than
+ * the MTU is taken with its information, one with a bad header is not (its
+ * chain still comes back); an offloaded frame toward the guest carries its
+ * header */
+static void test_session_offload(void)
+{
+	struct virtio_net_hdr h = net_hdr(1, 1, 54, 1460, 34, 16), got;
+	static uint8_t frame[3000];
+	struct usernat_offload o;
+	struct session s;
+	unsigned int i;
+
+	session_start(&s);
+	s.t->to_stack_off = to_stack_off;
+	s.t->set_offload = set_offload;
+	session_handshake(&s);
+	g_assert_cmpuint(s.caps->len, >=, 1);
+	g_assert_cmpuint(g_array_index(s.caps, unsigned int,
+				       s.caps->len - 1), ==,
+			 USERNAT_LINK_CSUM | USERNAT_LINK_TSO4 |
+			 USERNAT_LINK_TSO6);
+	for (i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i + 3);
+
+	/* TX: a 3000-byte GSO frame (MTU 1500), then a bad header (UFO) */
+	memcpy(s.mem + S_BUF, &h, sizeof(h));
+	memset(s.mem + S_BUF + 10, 0, 2);
+	memcpy(s.mem + S_BUF + 12, frame, sizeof(frame));
+	s_desc(&s, VU_TXQ, 0, S_BUF, 12 + sizeof(frame), 0);
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	memcpy(s.mem + S_BUF + 0x2000, &h, sizeof(h));
+	memcpy(s.mem + S_BUF + 0x2000 + 12, frame, sizeof(frame));
+	s_desc(&s, VU_TXQ, 1, S_BUF + 0x2000, 12 + sizeof(frame), 0);
+	s_put16(&s, S_RING(VU_TXQ) + 0x1000 + 4, 0);
+	s_put16(&s, S_RING(VU_TXQ) + 0x1000 + 6, 1);
+	s_put16(&s, S_RING(VU_TXQ) + 0x1000 + 2, 2);
+	eventfd_write(s.kick[VU_TXQ], 1);
+	pump(&s, 30);
+	g_assert_cmpuint(s.got->len, ==, 1);
+	g_assert_cmpuint(s.got_off->len, ==, 1);
+	o = g_array_index(s.got_off, struct usernat_offload, 0);
+	g_assert_cmpuint(o.flags, ==, USERNAT_OFFLOAD_F_NEEDS_CSUM);
+	g_assert_cmpuint(o.gso_type, ==, USERNAT_GSO_TCPV4);
+	g_assert_cmpuint(o.gso_size, ==, 1460);
+	g_assert_cmpuint(o.csum_start, ==, 34);
+	g_assert_cmpuint(o.csum_offset, ==, 16);
+	g_assert_cmpuint(g_bytes_get_size(g_ptr_array_index(s.got, 0)), ==,
+			 sizeof(frame));
+	g_assert_cmpuint(s_get16(&s, S_RING(VU_TXQ) + 0x2000 + 2), ==, 2);
+
+	/* RX: a TSO frame over mergeable buffers, its header in the first */
+	for (i = 0; i < 2; i++) {
+		s_desc(&s, VU_RXQ, i, S_BUF + 0x4000 + 0x1000 * i, 2048,
+		       VQ_DESC_F_WRITE);
+		s_put16(&s, S_RING(VU_RXQ) + 0x1000 + 4 + 2 * i,
+			(uint16_t)i);
+	}
+	s_put16(&s, S_RING(VU_RXQ) + 0x1000 + 2, 2);
+	o = (struct usernat_offload){ USERNAT_OFFLOAD_F_NEEDS_CSUM,
+				      USERNAT_GSO_TCPV4, 54, 1460, 34, 16 };
+	s.t->send_off(s.t, frame, sizeof(frame), &o);
+	pump(&s, 30);
+	g_assert_cmpuint(s_get16(&s, S_RING(VU_RXQ) + 0x2000 + 2), ==, 2);
+	memcpy(&got, s.mem + S_BUF + 0x4000, sizeof(got));
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	g_assert_cmpmem(&got, sizeof(got), &h, sizeof(h));
+	g_assert_cmpuint(s_get16(&s, S_BUF + 0x4000 + 10), ==, 2);
+	g_assert_cmpmem(s.mem + S_BUF + 0x4000 + 12, 2036, frame, 2036);
+	g_assert_cmpuint(s.t->tx_drops, ==, 0);
+
+	/* QEMU goes: no offloads any more */
+	close(s.sock);
+	s.sock = -1;
+	pump(&s, 30);
+	g_assert_cmpuint(g_array_index(s.caps, unsigned int,
+				       s.caps->len - 1), ==, 0);
+	session_end(&s);
+}
+
 /* A broken ring found while draining TX closes the connection */
 static void test_session_broken_ring(void)
 {
@@ -1261,7 +1520,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/virtq/rx/no-room", test_rx_no_room);
 	g_test_add_func("/virtq/notify", test_notify);
 	g_test_add_func("/virtq/kick-rearm", test_kick_rearm);
+	g_test_add_func("/virtio-net/hdr-in", test_net_hdr_in);
+	g_test_add_func("/virtio-net/hdr-out", test_net_hdr_out);
+	g_test_add_func("/virtio-net/hdr-ring", test_hdr_ring);
 	g_test_add_func("/vhost-user/session", test_session);
+	g_test_add_func("/vhost-user/session/offload", test_session_offload);
 	g_test_add_func("/vhost-user/session/broken-ring",
 			test_session_broken_ring);
 	g_test_add_func("/vhost-user/session/hostile-messages",
