@@ -441,6 +441,7 @@ void usernat_input(struct usernat *un, const void *frame, size_t len)
  */
 void usernat_flush(struct usernat *un)
 {
+	un->embedder_flushes = true;
 	tcp_flush(un);
 }
 
@@ -479,7 +480,8 @@ static void lease_export(struct usernat_lease *o,
  *
  * Handles at most one batch of events per call, so a busy instance can't
  * starve the embedder's other work; the epoll fd stays readable if more is
- * pending.
+ * pending.  The batch ends with the deferred work its events queued
+ * (tcp_flush()), as a batch of guest frames does with usernat_flush().
  */
 void usernat_service(struct usernat *un)
 {
@@ -487,6 +489,7 @@ void usernat_service(struct usernat *un)
 	int n, i;
 
 	n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), 0);
+	un->in_service = true;
 	for (i = 0; i < n; i++) {
 		union un_ref ref = { .u64 = ev[i].data.u64 };
 
@@ -518,6 +521,8 @@ void usernat_service(struct usernat *un)
 			break;
 		}
 	}
+	un->in_service = false;
+	tcp_flush(un);
 }
 
 void usernat_stats_foreach(const struct usernat *un,

@@ -213,6 +213,12 @@ struct usernat {
 	unsigned int flows;		/* NAT flows of all guests */
 	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
 	int64_t last_policy_log_ms;	/* rate limit of "policy: refused" */
+	/* Deferred work (tcp_soon()) is done by a flush that is sure to come:
+	 * the embedder calls usernat_flush() after its batches (set at its
+	 * first call), or we are inside usernat_service(), which ends with
+	 * one; else the TCP timerfd is armed to fire at once */
+	bool embedder_flushes;
+	bool in_service;
 	/* Frame under construction toward a guest, see un_out_*() */
 	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
 };

@@ -94,6 +94,9 @@ void usernat_input(struct usernat *un, const void *frame, size_t len);
  * batch does that at once, which saves a wake-up of usernat_fd() and
  * cuts round-trip latency.  Optional: without it the same work runs from a
  * timer behind usernat_fd() that fires as soon as the embedder polls again.
+ * Once an embedder has called it, the stack counts on it after every batch
+ * and no longer arms that timer (two system calls per batch saved); work
+ * of a batch left unflushed waits for the next flush or usernat_service().
  * Same thread as usernat_input(); cheap when nothing is pending.
  */
 void usernat_flush(struct usernat *un);
