@@ -123,6 +123,7 @@ struct tcp_conn {
 	uint32_t rcv_acked;		/* rcv_nxt last acknowledged */
 	uint32_t rcv_edge;		/* right window edge last advertised */
 	uint32_t rcv_space;		/* host socket's free space, cached */
+	uint32_t rcv_charged;		/* written since measured (tcp_in.c) */
 
 	/* host -> guest */
 	uint32_t snd_una;		/* oldest byte the guest hasn't ACKed */
