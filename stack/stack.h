@@ -109,6 +109,7 @@ enum un_ep_type {
 	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
 	UN_EP_FWD,		/* idx: forward socket slot (fwd.c) */
 	UN_EP_ICMP6,		/* idx: ICMPv6 echo flow (icmp6.c) */
+	UN_EP_WATCH,		/* idx: embedder's descriptor (usernat_watch()) */
 	UN_EP_TYPES
 };
 
@@ -219,6 +220,7 @@ struct usernat {
 	 * one; else the TCP timerfd is armed to fire at once */
 	bool embedder_flushes;
 	bool in_service;
+	GArray *watches;		/* struct un_watch, usernat_watch() */
 	/* Frame under construction toward a guest, see un_out_*() */
 	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
 };
@@ -413,6 +415,7 @@ void tcp_cleanup(struct usernat *un);
 void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events);
 void tcp_tick(struct usernat *un, int64_t now_ms);
 void tcp_flush(struct usernat *un);
+void tcp_batch_start(struct usernat *un);
 int udp_init(struct usernat *un);
 void udp_cleanup(struct usernat *un);
 void udp_ready(struct usernat *un, union un_ref ref, uint32_t events);

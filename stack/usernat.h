@@ -108,6 +108,39 @@ int usernat_fd(const struct usernat *un);
 void usernat_service(struct usernat *un);
 
 /**
+ * usernat_watch_fn - Called by usernat_wait() or usernat_service() with the
+ * epoll events of a descriptor given to usernat_watch()
+ */
+typedef void (*usernat_watch_fn)(void *opaque, uint32_t events);
+
+/**
+ * usernat_watch() - Put an embedder's descriptor in the instance's own epoll
+ * set (the one behind usernat_fd()), to wait on that set alone
+ * @fd:		descriptor; watched already: its events, @fn and @opaque are
+ *		replaced
+ * @events:	EPOLLIN, EPOLLOUT... as for epoll_ctl()
+ *
+ * An embedder whose loop has nothing but the instance and a few
+ * descriptors of its own (a transport, a signalfd) can then call
+ * usernat_wait() as its loop: one epoll_wait() per wake-up instead of one
+ * on its loop's set and one more in usernat_service().  Call
+ * usernat_unwatch() before closing @fd.  Return: 0 or negative errno
+ */
+int usernat_watch(struct usernat *un, int fd, uint32_t events,
+		  usernat_watch_fn fn, void *opaque);
+
+/** usernat_unwatch() - Stop watching @fd (usernat_watch()) */
+void usernat_unwatch(struct usernat *un, int fd);
+
+/**
+ * usernat_wait() - Wait up to @timeout_ms (-1: no limit) for events of the
+ * instance and of watched descriptors, and handle them: usernat_service()
+ * that may block.  Return: events handled (0 if interrupted by a signal),
+ * or negative errno
+ */
+int usernat_wait(struct usernat *un, int timeout_ms);
+
+/**
  * usernat_stats_foreach() - Call @fn for each counter, name and value
  */
 void usernat_stats_foreach(const struct usernat *un,
