@@ -591,6 +591,40 @@ void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
 }
 
 /**
+ * tcp_mark_drained() - A read of @c's host socket found nothing more
+ * (tcp_data_to_guest()): an EPOLLIN that the current batch of events
+ * reports for it is stale, see tcp_sock_ready()
+ *
+ * Remembered for TCP_DRAINED_MAX connections per batch; past that, their
+ * events are read as before (an EAGAIN at worst).
+ */
+void tcp_mark_drained(struct usernat *un, struct tcp_conn *c)
+{
+	struct un_tcp *t = un->tcp;
+
+	if ((c->flags & TF_DRAINED) || t->ndrained >= TCP_DRAINED_MAX)
+		return;
+	c->flags |= TF_DRAINED;
+	t->drained[t->ndrained++] = c->slot;
+}
+
+/**
+ * tcp_batch_start() - A batch of epoll events begins (usernat_wait(), right
+ * after epoll_wait() returned): what was drained before it counts no more
+ */
+void tcp_batch_start(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ndrained; i++)
+		tcp_conn_at(t, t->drained[i])->flags &= ~TF_DRAINED;
+	t->ndrained = 0;
+}
+
+/**
  * tcp_slot_release() - Return a freed slot to the pool
  */
 static void tcp_slot_release(struct un_tcp *t, struct tcp_conn *c)
@@ -843,6 +877,13 @@ static void tcp_sock_ready(struct usernat *un, struct tcp_conn *c,
 		}
 		tcp_window_reopened(un, c);
 	}
+	/* An EPOLLIN alone for a socket read dry since the epoll_wait() that
+	 * reported it (the flush after a guest ACK read the data it stands
+	 * for) is stale: newer data would have queued a new event, for the
+	 * next epoll_wait(), so the peek would find nothing */
+	if ((c->flags & TF_DRAINED) &&
+	    !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		return;
 	if (c->state == TCP_ST_ESTABLISHED &&
 	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) &&
 	    tcp_data_to_guest(un, c) < 0)
