@@ -6,9 +6,11 @@
  * embedder feeds it Ethernet frames from the guest(s) with usernat_input()
  * and receives frames for them through the output callback.  All host-side
  * work (sockets, timers) hangs off one file descriptor, usernat_fd(): add it
- * to any event loop for reading and call usernat_service() when it is ready.
- * After each batch of usernat_input() calls, usernat_flush() (optional)
- * does the batch's deferred work at once.
+ * to any event loop for reading and call usernat_service() when it is ready;
+ * or give the instance the loop's other descriptors (usernat_watch()) and
+ * wait on that one alone (usernat_wait()).  After each batch of
+ * usernat_input() calls, usernat_flush() (optional) does the batch's
+ * deferred work at once.
  *
  * An instance is not thread-safe: call it from one thread at a time.  Several
  * instances may live in one process.
