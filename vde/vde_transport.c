@@ -12,15 +12,6 @@
  * frame for us.  We read at most VDE_RX_BATCH frames per wake-up, checking
  * readiness between them, so one busy guest can't starve the host side.
  *
- * A plain non-blocking descriptor (tap://) is read until EAGAIN instead.
- * On an interactive link that last read() is the only one that finds
- * nothing, once per request: after a wake-up that brought one frame or
- * none, the next VDE_ONE_FRAME_RUN wake-ups read a single frame each and
- * leave it to the loop's level-triggered epoll to report the descriptor
- * again if more wait; then one wake-up drains again, to see whether
- * frames now come in bursts.  A burst that starts meanwhile costs at most
- * that many extra epoll_wait() calls.
- *
  * Frames toward guests are sent at once with vde_send(); a frame the plug
  * can't take right now is dropped and counted, as a NIC would, and TCP
  * above recovers.
@@ -40,7 +31,6 @@
 #include "backend/transport.h"
 
 #define VDE_RX_BATCH 64
-#define VDE_ONE_FRAME_RUN 16
 
 struct vde_transport {
 	struct transport t;
@@ -48,7 +38,6 @@ struct vde_transport {
 	struct loop_watch w;
 	VDECONN *conn;
 	bool nonblock;		/* datafd is a plain non-blocking descriptor */
-	unsigned int one_frame;	/* wake-ups left that read one frame only */
 	size_t max_frame;
 	uint8_t buf[VDE_ETHBUFSIZE + 65536];
 };
@@ -68,35 +57,22 @@ static bool fd_readable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
-/**
- * vde_t_ready() - Frames from the network: a batch to the stack, then
- * usernat_flush() (see the theory of operation for how many)
- */
 static void vde_t_ready(struct loop_watch *w, uint32_t events)
 {
 	struct vde_transport *v = container_of(w, struct vde_transport, w);
-	bool one = v->nonblock && v->one_frame;
-	int i, got = 0;
+	int i;
 
-	if (one)
-		v->one_frame--;
 	for (i = 0; i < VDE_RX_BATCH; i++) {
 		ssize_t n = vde_recv(v->conn, v->buf, sizeof(v->buf), 0);
 
 		if (n < 0 && v->nonblock)
 			break;		/* EAGAIN: drained */
 		/* The stack checks the size: oversized frames are counted */
-		if (n > 0) {
+		if (n > 0)
 			v->t.to_stack(v->t.to_stack_opaque, v->buf, (size_t)n);
-			got++;
-		}
-		if (one)
-			break;
 		if (!v->nonblock && !fd_readable(v->w.fd))
 			break;
 	}
-	if (v->nonblock && !one && got <= 1)
-		v->one_frame = VDE_ONE_FRAME_RUN;
 	if (v->t.flush_stack)
 		v->t.flush_stack(v->t.to_stack_opaque);
 }
