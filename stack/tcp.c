@@ -46,9 +46,10 @@
  *   allows them.  Overlaps are trimmed, so no byte is written twice.  The
  *   window we advertise is the free space of the host socket's send
  *   buffer (SO_MEMINFO: SO_SNDBUF minus what is queued, halved for the
- *   skb overhead of new data), so the guest slows down with the host's
- *   peer; below 4 MSS it closes, and EPOLLOUT reopens it with a window
- *   update.  If the socket does refuse data, the update is followed by
+ *   skb overhead of new data; after small writes the cached figure is
+ *   charged instead of measured again, tcp_wnd_charge() in tcp_in.c),
+ *   so the guest slows down with the host's peer; below 4 MSS it
+ *   closes, and EPOLLOUT reopens it with a window update.  If the socket does refuse data, the update is followed by
  *   three duplicate ACKs, so the guest resends at once, not after its RTO.
  *
  *   host -> guest: data stays in the host socket's receive buffer until the
