@@ -16,12 +16,26 @@ struct loop_watch {
 	int fd;
 };
 
+/*
+ * Another owner's epoll set for the loop to use instead of its own: the
+ * daemon gives it the stack instance's (usernat_watch(), usernat_wait()),
+ * so one epoll_wait() serves both.  @watch adds or modifies (same @fd).
+ */
+struct loop_ext {
+	int (*watch)(void *ctx, int fd, uint32_t events, struct loop_watch *w);
+	void (*unwatch)(void *ctx, int fd);
+	int (*wait)(void *ctx, int timeout_ms);
+	void *ctx;
+};
+
 struct loop {
-	int epfd;
+	int epfd;			/* own set, -1 with ext */
 	bool quit;
+	const struct loop_ext *ext;	/* NULL: own set */
 };
 
 int loop_init(struct loop *l);
+void loop_use(struct loop *l, const struct loop_ext *ext);
 void loop_fini(struct loop *l);
 int loop_add(struct loop *l, struct loop_watch *w, int fd, uint32_t events,
 	     loop_cb cb);

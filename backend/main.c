@@ -3,11 +3,13 @@
  *
  * DOC: Theory of operation
  *
- * One thread, one epoll loop (loop.c).  The loop watches the transport's
- * descriptors, the stack instance's single descriptor (usernat_fd(), behind
- * which sit all NAT sockets and timers) and a signalfd.  Frames from the
- * transport go straight into usernat_input(); frames from the stack go
- * straight to the transport's send().
+ * One thread, one epoll set: the stack instance's (usernat_fd(), behind
+ * which sit all NAT sockets and timers).  The loop (loop.c) puts the
+ * transport's descriptors, the control socket and a signalfd in it too
+ * (usernat_watch(), see loop_use()) and waits with usernat_wait(): one
+ * epoll_wait() per wake-up for guest frames and host sockets alike.  Frames
+ * from the transport go straight into usernat_input(); frames from the
+ * stack go straight to the transport's send().
  *
  * Privileges: everything that needs them (tap devices, privileged ports,
  * the ICMP raw socket) is opened first; then sandbox_enter() switches away
@@ -37,7 +39,6 @@ struct daemon {
 	struct usernat_config *cfg;
 	struct usernat *un;
 	struct transport *tr;
-	struct loop_watch un_w;
 	struct loop_watch sig_w;
 	struct control *ctl;
 	int log_level;
@@ -320,11 +321,28 @@ static int open_control(struct daemon *d)
 	return 0;
 }
 
-static void un_ready(struct loop_watch *w, uint32_t events)
+/* The loop's watches live in the stack instance's epoll set (loop_use()) */
+static void watch_ready(void *opaque, uint32_t events)
 {
-	struct daemon *d = container_of(w, struct daemon, un_w);
+	struct loop_watch *w = opaque;
 
-	usernat_service(d->un);
+	w->cb(w, events);
+}
+
+static int ext_watch(void *ctx, int fd, uint32_t events,
+		     struct loop_watch *w)
+{
+	return usernat_watch(ctx, fd, events, watch_ready, w);
+}
+
+static void ext_unwatch(void *ctx, int fd)
+{
+	usernat_unwatch(ctx, fd);
+}
+
+static int ext_wait(void *ctx, int timeout_ms)
+{
+	return usernat_wait(ctx, timeout_ms);
 }
 
 static void log_stat(void *opaque, const char *name, uint64_t v)
@@ -513,6 +531,7 @@ static int enter_sandbox(const struct sandbox_opts *so)
 int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
+	struct loop_ext ext;
 	struct sandbox_opts so = { 0 };
 	char *err = NULL, *url = NULL;
 	size_t max_frame;
@@ -551,8 +570,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_level = usernat_config_log_level(d.cfg);
-	if (loop_init(&d.loop) || setup_signals(&d) ||
-	    loop_add(&d.loop, &d.un_w, usernat_fd(d.un), EPOLLIN, un_ready)) {
+	ext = (struct loop_ext){ .watch = ext_watch, .unwatch = ext_unwatch,
+				 .wait = ext_wait, .ctx = d.un };
+	if (!loop_init(&d.loop))
+		loop_use(&d.loop, &ext);
+	if (!d.loop.ext || setup_signals(&d)) {
 		fprintf(stderr, "usernat: cannot set up event loop: %s\n",
 			strerror(errno));
 		return 1;

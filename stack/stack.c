@@ -36,6 +36,19 @@ static const char *const counter_names[UN_CTR_MAX] = {
 
 #define UN_TICK_MS 1000
 
+/* An embedder's descriptor in our epoll set (usernat_watch()); the epoll
+ * reference is the slot and an 8-bit generation, so an event for a slot
+ * freed and reused within one batch is dropped */
+struct un_watch {
+	int fd;				/* -1: free slot */
+	uint8_t gen;
+	usernat_watch_fn fn;
+	void *opaque;
+};
+
+#define UN_WATCH_SLOT(idx)	((idx) & 0xffffff)
+#define UN_WATCH_GEN(idx)	((uint8_t)((idx) >> 24))
+
 void un_log(const struct usernat *un, int level, const char *fmt, ...)
 {
 	GLogLevelFlags gl;
@@ -456,6 +469,7 @@ struct usernat *usernat_new(const struct usernat_config *cfg,
 	un->guests6 = g_hash_table_new_full(g_int64_hash, g_int64_equal,
 					    NULL, g_free);
 	un->last_defend_ms = -100000;
+	un->watches = g_array_new(FALSE, TRUE, sizeof(struct un_watch));
 
 	un->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (un->epfd < 0 || (ret = timer_setup(un)) < 0) {
@@ -520,6 +534,8 @@ void usernat_free(struct usernat *un)
 		g_hash_table_destroy(un->guests);
 	if (un->guests6)
 		g_hash_table_destroy(un->guests6);
+	if (un->watches)
+		g_array_free(un->watches, TRUE);
 	un_config_clear(&un->cfg);
 	g_free(un);
 }
@@ -575,7 +591,90 @@ void usernat_input_offload(struct usernat *un, const void *frame, size_t len,
  */
 void usernat_flush(struct usernat *un)
 {
+	un->embedder_flushes = true;
 	tcp_flush(un);
+}
+
+/**
+ * usernat_watch() - Watch an embedder's descriptor in our epoll set (see
+ * usernat.h).  Slots are found by a scan: there are a handful of them, and
+ * they change on the control path only.  Return: 0 or negative errno
+ */
+int usernat_watch(struct usernat *un, int fd, uint32_t events,
+		  usernat_watch_fn fn, void *opaque)
+{
+	struct un_watch *w, *free_w = NULL;
+	guint i;
+	int ret;
+
+	g_return_val_if_fail(fd >= 0 && fn, -EINVAL);
+	for (i = 0; i < un->watches->len; i++) {
+		w = &g_array_index(un->watches, struct un_watch, i);
+		if (w->fd == fd) {
+			uint32_t idx = i | (uint32_t)w->gen << 24;
+
+			ret = un_epoll_mod(un, fd, events, UN_EP_WATCH, idx);
+			if (ret == -ENOENT)	/* closed unwatched, reused */
+				ret = un_epoll_add(un, fd, events,
+						   UN_EP_WATCH, idx);
+			if (!ret) {
+				w->fn = fn;
+				w->opaque = opaque;
+			}
+			return ret;
+		}
+		if (w->fd < 0 && !free_w)
+			free_w = w;
+	}
+	if (!free_w) {
+		if (un->watches->len > UN_WATCH_SLOT(~0U))
+			return -ENOSPC;
+		g_array_set_size(un->watches, un->watches->len + 1);
+		free_w = &g_array_index(un->watches, struct un_watch,
+					un->watches->len - 1);
+		free_w->fd = -1;
+	}
+	i = (guint)(free_w - &g_array_index(un->watches, struct un_watch, 0));
+	free_w->gen++;
+	ret = un_epoll_add(un, fd, events, UN_EP_WATCH,
+			   i | (uint32_t)free_w->gen << 24);
+	if (ret)
+		return ret;
+	free_w->fd = fd;
+	free_w->fn = fn;
+	free_w->opaque = opaque;
+	return 0;
+}
+
+void usernat_unwatch(struct usernat *un, int fd)
+{
+	guint i;
+
+	for (i = 0; i < un->watches->len; i++) {
+		struct un_watch *w = &g_array_index(un->watches,
+						    struct un_watch, i);
+
+		if (w->fd == fd) {
+			un_epoll_del(un, fd);
+			w->fd = -1;
+			w->fn = NULL;
+			return;
+		}
+	}
+}
+
+/** watch_ready() - Events of an embedder's descriptor: its callback */
+static void watch_ready(struct usernat *un, union un_ref ref,
+			uint32_t events)
+{
+	uint32_t slot = UN_WATCH_SLOT(ref.idx);
+	struct un_watch *w;
+
+	if (slot >= un->watches->len)
+		return;
+	w = &g_array_index(un->watches, struct un_watch, slot);
+	if (w->fd >= 0 && w->gen == UN_WATCH_GEN(ref.idx))
+		w->fn(w->opaque, events);
 }
 
 static void timer_tick(struct usernat *un)
@@ -608,18 +707,17 @@ static void lease_export(struct usernat_lease *o,
 }
 
 /**
- * usernat_service() - Dispatch ready host-side events, without blocking
- *
- * Handles at most one batch of events per call, so a busy instance can't
- * starve the embedder's other work; the epoll fd stays readable if more is
- * pending.
+ * un_dispatch() - Handle one batch of events from our epoll set, then the
+ * deferred work they queued (tcp_flush()), as a batch of guest frames does
+ * with usernat_flush()
  */
-void usernat_service(struct usernat *un)
+static void un_dispatch(struct usernat *un, const struct epoll_event *ev,
+			int n)
 {
-	struct epoll_event ev[64];
-	int n, i;
+	int i;
 
-	n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), 0);
+	tcp_batch_start(un);
+	un->in_service = true;
 	for (i = 0; i < n; i++) {
 		union un_ref ref = { .u64 = ev[i].data.u64 };
 
@@ -647,10 +745,40 @@ void usernat_service(struct usernat *un)
 		case UN_EP_FWD:
 			fwd_ready(un, ref, ev[i].events);
 			break;
+		case UN_EP_WATCH:
+			watch_ready(un, ref, ev[i].events);
+			break;
 		default:
 			break;
 		}
 	}
+	un->in_service = false;
+	tcp_flush(un);
+}
+
+/**
+ * usernat_wait() - Wait for and handle events (see usernat.h)
+ *
+ * Handles at most one batch of events per call, so a busy instance can't
+ * starve the embedder's other work; the epoll fd stays readable if more is
+ * pending.  Return: events handled, 0 on EINTR, or negative errno
+ */
+int usernat_wait(struct usernat *un, int timeout_ms)
+{
+	struct epoll_event ev[64];
+	int n;
+
+	n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	un_dispatch(un, ev, n);
+	return n;
+}
+
+/** usernat_service() - Handle pending host-side events, without blocking */
+void usernat_service(struct usernat *un)
+{
+	usernat_wait(un, 0);
 }
 
 void usernat_stats_foreach(const struct usernat *un,

@@ -115,6 +115,7 @@ enum un_ep_type {
 	UN_EP_TCP_TIMER,	/* TCP's own timerfd */
 	UN_EP_FWD,		/* idx: forward socket slot (fwd.c) */
 	UN_EP_ICMP6,		/* idx: ICMPv6 echo flow (echo.c) */
+	UN_EP_WATCH,		/* idx: embedder's descriptor (usernat_watch()) */
 	UN_EP_TYPES
 };
 
@@ -235,6 +236,13 @@ struct usernat {
 	unsigned int half_open;		/* TCP connects in progress, all */
 	int64_t last_limit_log_ms;	/* rate limit of "over a cap" logs */
 	int64_t last_policy_log_ms;	/* rate limit of "policy: refused" */
+	/* Deferred work (tcp_soon()) is done by a flush that is sure to come:
+	 * the embedder calls usernat_flush() after its batches (set at its
+	 * first call), or we are inside usernat_service(), which ends with
+	 * one; else the TCP timerfd is armed to fire at once */
+	bool embedder_flushes;
+	bool in_service;
+	GArray *watches;		/* struct un_watch, usernat_watch() */
 	/* Frame under construction toward a guest, see un_out_*() */
 	uint8_t obuf[ETH_HLEN + 65536] __attribute__((aligned(8)));
 };
@@ -460,6 +468,7 @@ void tcp_cleanup(struct usernat *un);
 void tcp_ready(struct usernat *un, union un_ref ref, uint32_t events);
 void tcp_tick(struct usernat *un, int64_t now_ms);
 void tcp_flush(struct usernat *un);
+void tcp_batch_start(struct usernat *un);
 int udp_init(struct usernat *un);
 void udp_cleanup(struct usernat *un);
 void udp_ready(struct usernat *un, union un_ref ref, uint32_t events);

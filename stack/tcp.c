@@ -46,9 +46,10 @@
  *   allows them.  Overlaps are trimmed, so no byte is written twice.  The
  *   window we advertise is the free space of the host socket's send
  *   buffer (SO_MEMINFO: SO_SNDBUF minus what is queued, halved for the
- *   skb overhead of new data), so the guest slows down with the host's
- *   peer; below 4 MSS it closes, and EPOLLOUT reopens it with a window
- *   update.  If the socket does refuse data, the update is followed by
+ *   skb overhead of new data; after small writes the cached figure is
+ *   charged instead of measured again, tcp_wnd_charge() in tcp_in.c),
+ *   so the guest slows down with the host's peer; below 4 MSS it
+ *   closes, and EPOLLOUT reopens it with a window update.  If the socket does refuse data, the update is followed by
  *   three duplicate ACKs, so the guest resends at once, not after its RTO.
  *
  *   host -> guest: data stays in the host socket's receive buffer until the
@@ -89,12 +90,13 @@
  *
  * Deferred work: a guest ACK or data segment usually arrives in a batch of
  * frames.  Rather than discard ACKed bytes, read more host data or ACK
- * after every frame, a connection is put on the "soon" list and the timerfd
- * is set to fire at once; the flush then does one recv(MSG_TRUNC), one peek
- * and one ACK per connection per batch.  Embedders that call
- * usernat_flush() at the end of each batch run the flush right there
- * (tcp_flush(), which takes the "fire at once" arming back); the timerfd
- * stays the fallback for those that don't.  Guest data is written to the
+ * after every frame, a connection is put on the "soon" list; the flush
+ * then does one recv(MSG_TRUNC), one peek and one ACK per connection per
+ * batch.  Embedders call usernat_flush() at the end of each batch, and
+ * usernat_service() ends with the flush too, so the list is emptied right
+ * there (tcp_flush()) without a system call of its own; for an embedder
+ * that has never called usernat_flush(), tcp_soon() sets the timerfd to
+ * fire at once instead.  Guest data is written to the
  * host with MSG_MORE and pushed by the flush (a TCP_NODELAY setsockopt()),
  * except segments with PSH: written without MSG_MORE, they go out at once
  * with whatever was corked before them.  ACKs are sent at once for 16 MSS of
@@ -568,9 +570,13 @@ void tcp_timer_update(struct usernat *un, struct tcp_conn *c)
  * tcp_soon() - Queue deferred work (TF_ACK_DUE, TF_SEND_DUE) for @c
  *
  * The flush runs from usernat_flush() (tcp_flush()) when the embedder
- * calls it at the end of the batch of guest frames; the timerfd, set to
- * fire at once, is the fallback for embedders that don't: it fires after
- * the embedder has handed us the rest of the current batch.
+ * calls it at the end of the batch of guest frames, and at the end of
+ * usernat_service() for work queued by host-side events; then nothing
+ * more is needed here.  The timerfd, set to fire at once, is the fallback
+ * for embedders that never call usernat_flush(): it fires after the
+ * embedder has handed us the rest of the current batch.  (One that calls
+ * it after some batches only gets the rest done by the next flush or
+ * usernat_service(), at the latest the once-a-second tick's.)
  */
 void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
 {
@@ -582,8 +588,42 @@ void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
 	c->flags |= TF_SOON;
 	c->soon_next = t->soon_head;
 	t->soon_head = (int32_t)c->slot;
-	if (t->armed_at)
-		tcp_timerfd_arm(t, 0);
+	if (t->armed_at && !un->embedder_flushes && !un->in_service)
+		tcp_timerfd_arm(t, 0);	/* no flush is sure to follow */
+}
+
+/**
+ * tcp_mark_drained() - A read of @c's host socket found nothing more
+ * (tcp_data_to_guest()): an EPOLLIN that the current batch of events
+ * reports for it is stale, see tcp_sock_ready()
+ *
+ * Remembered for TCP_DRAINED_MAX connections per batch; past that, their
+ * events are read as before (an EAGAIN at worst).
+ */
+void tcp_mark_drained(struct usernat *un, struct tcp_conn *c)
+{
+	struct un_tcp *t = un->tcp;
+
+	if ((c->flags & TF_DRAINED) || t->ndrained >= TCP_DRAINED_MAX)
+		return;
+	c->flags |= TF_DRAINED;
+	t->drained[t->ndrained++] = c->slot;
+}
+
+/**
+ * tcp_batch_start() - A batch of epoll events begins (usernat_wait(), right
+ * after epoll_wait() returned): what was drained before it counts no more
+ */
+void tcp_batch_start(struct usernat *un)
+{
+	struct un_tcp *t = un->tcp;
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ndrained; i++)
+		tcp_conn_at(t, t->drained[i])->flags &= ~TF_DRAINED;
+	t->ndrained = 0;
 }
 
 /**
@@ -755,9 +795,10 @@ static void tcp_timer_fire(struct usernat *un)
 }
 
 /**
- * tcp_flush() - End of a batch of guest frames (usernat_flush()): do the
- * deferred work now instead of from the timerfd, and take back the "fire
- * now" arming of tcp_soon() if no timer is due
+ * tcp_flush() - End of a batch of guest frames (usernat_flush()) or of
+ * host-side events (usernat_service()): do the deferred work now, and take
+ * back the "fire now" arming of tcp_soon() if no timer is due.  Work that
+ * the flush queues again is left to the timerfd, set to fire at once.
  */
 void tcp_flush(struct usernat *un)
 {
@@ -766,8 +807,15 @@ void tcp_flush(struct usernat *un)
 	if (!t || t->soon_head < 0)
 		return;
 	tcp_flush_soon(un);
-	if (t->soon_head >= 0 || t->armed_at)
-		return;		/* more queued, or armed for a real deadline */
+	if (t->soon_head >= 0) {
+		/* queued again (a connection with more to send than one
+		 * flush reads): after the other events, from the timerfd */
+		if (t->armed_at)
+			tcp_timerfd_arm(t, 0);
+		return;
+	}
+	if (t->armed_at)
+		return;		/* armed for a real deadline */
 	if (t->heap_len && tcp_heap_conn(t, 0)->timer_at <= tcp_now())
 		return;		/* a timer is due: let the timerfd run it */
 	tcp_timerfd_arm(t, t->heap_len ? tcp_heap_conn(t, 0)->timer_at
@@ -842,6 +890,13 @@ static void tcp_sock_ready(struct usernat *un, struct tcp_conn *c,
 		}
 		tcp_window_reopened(un, c);
 	}
+	/* An EPOLLIN alone for a socket read dry since the epoll_wait() that
+	 * reported it (the flush after a guest ACK read the data it stands
+	 * for) is stale: newer data would have queued a new event, for the
+	 * next epoll_wait(), so the peek would find nothing */
+	if ((c->flags & TF_DRAINED) &&
+	    !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		return;
 	if (c->state == TCP_ST_ESTABLISHED &&
 	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) &&
 	    tcp_data_to_guest(un, c) < 0)

@@ -699,6 +699,47 @@ static bool tcp_both_closed(const struct tcp_conn *c)
 	       seq_gt(c->snd_una, c->fin_seq);
 }
 
+/* rcv_space charged per write beyond its bytes (tcp_wnd_charge()) */
+#define TCP_WND_WRITE_COST	1024
+/* charged since the last measurement before measuring again, bytes */
+#define TCP_WND_RECHECK		16384
+
+/**
+ * tcp_wnd_charge() - Account @n bytes just written to @c's host socket
+ * against the free space cached in c->rcv_space
+ * @refused:	the socket took less than it was given
+ *
+ * Measuring the space (tcp_rcv_space(): a getsockopt(SO_MEMINFO)) for
+ * every ACK costs a system call per request on an interactive connection.
+ * Instead, after small writes, the cached figure is lowered by what was
+ * written plus TCP_WND_WRITE_COST per write (a small write takes an skb of
+ * its own: more memory than its bytes), so the window we offer is never
+ * more than the socket had at the last measurement less what we put in
+ * since; that keeps the advertised right edge where it was (RFC 9293
+ * 3.8.6.2.2).  The next ACK measures again (TF_WND_DIRTY) once
+ * TCP_WND_RECHECK bytes were charged (a bound on how wrong the figure can
+ * get if the buffer shrinks under memory pressure or SO_SNDBUF), when the
+ * space is down to TCP_ACK_SEGS segments, or when the socket refused data.
+ * Bulk transfers measure about as often as before (once per ACK); a 1-byte
+ * request/response measures once per 16 requests.
+ */
+static void tcp_wnd_charge(struct usernat *un, struct tcp_conn *c,
+			   uint32_t n, bool refused)
+{
+	uint32_t low = TCP_ACK_SEGS * tcp_mss_max(un, tcp_is_v6(c));
+	uint32_t charge = n + TCP_WND_WRITE_COST;
+
+	if (!refused && !(c->flags & TF_WND_DIRTY) &&
+	    c->rcv_charged + charge <= TCP_WND_RECHECK &&
+	    c->rcv_space >= low + charge) {
+		c->rcv_space -= charge;
+		c->rcv_charged += charge;
+		return;
+	}
+	c->flags |= TF_WND_DIRTY;
+	c->rcv_charged = 0;	/* from the measurement that follows */
+}
+
 /**
  * tcp_write_host() - Write the new part of a guest payload to the host
  * socket
@@ -731,7 +772,7 @@ ssize_t tcp_write_host(struct usernat *un, struct tcp_conn *c,
 	}
 	c->rcv_nxt += (uint32_t)n;
 	c->bytes_in += (uint64_t)n;
-	c->flags |= TF_WND_DIRTY;
+	tcp_wnd_charge(un, c, (uint32_t)n, (size_t)n < len);
 	if ((size_t)n < len) {
 		/* full: close the window until EPOLLOUT, the guest resends */
 		UN_COUNT(un, tcp_host_full);

@@ -83,6 +83,10 @@ enum tcp_state {
 #define TF_INBOUND	0x200000 /* from a port forward (tcp_fwd.c) */
 #define TF_CORKED	0x400000 /* guest data written with MSG_MORE */
 #define TF_V6		0x800000 /* an IPv6 connection (addresses not mapped) */
+#define TF_DRAINED	0x1000000 /* read all the socket had since this batch's
+				   * epoll_wait() (tcp_mark_drained()) */
+
+#define TCP_DRAINED_MAX	32	/* TF_DRAINED connections per batch */
 
 /**
  * struct tcp_conn - One guest TCP connection and its host socket
@@ -123,6 +127,7 @@ struct tcp_conn {
 	uint32_t rcv_acked;		/* rcv_nxt last acknowledged */
 	uint32_t rcv_edge;		/* right window edge last advertised */
 	uint32_t rcv_space;		/* host socket's free space, cached */
+	uint32_t rcv_charged;		/* written since measured (tcp_in.c) */
 
 	/* host -> guest */
 	uint32_t snd_una;		/* oldest byte the guest hasn't ACKed */
@@ -174,6 +179,8 @@ struct un_tcp {
 	int64_t last_fd_log;		/* rate limit of EMFILE logs */
 	int64_t chack_sec;		/* challenge ACKs: this second, */
 	uint32_t chack_count;		/* ... so many sent */
+	uint32_t drained[TCP_DRAINED_MAX];	/* slots with TF_DRAINED */
+	uint32_t ndrained;
 };
 
 #define TCP_SCRATCH	65536
@@ -292,6 +299,7 @@ void tcp_timer_update(struct usernat *un, struct tcp_conn *c);
 bool tcp_idle_due(const struct usernat *un, const struct tcp_conn *c,
 		  int64_t now);
 void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what);
+void tcp_mark_drained(struct usernat *un, struct tcp_conn *c);
 int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool add,
 		     bool in);
 uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c);

@@ -637,8 +637,10 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 			return 0;
 		}
 		n = tcp_peek_at(un, c, c->snd_nxt, buf, room);
-		if (n == -EAGAIN)
+		if (n == -EAGAIN) {
+			tcp_mark_drained(un, c);
 			return 0;
+		}
 		if (n < 0)
 			return (int)n;
 		if (!n) {
@@ -647,8 +649,10 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 			continue;
 		}
 		tcp_send_data(un, c, buf, (size_t)n);
-		if ((uint32_t)n < room && !(c->flags & TF_HOST_RDHUP))
+		if ((uint32_t)n < room && !(c->flags & TF_HOST_RDHUP)) {
+			tcp_mark_drained(un, c);
 			return 0;	/* drained: wait for the next edge */
+		}
 	}
 	tcp_soon(un, c, TF_SEND_DUE);
 	return 0;

@@ -6,9 +6,11 @@
  * embedder feeds it Ethernet frames from the guest(s) with usernat_input()
  * and receives frames for them through the output callback.  All host-side
  * work (sockets, timers) hangs off one file descriptor, usernat_fd(): add it
- * to any event loop for reading and call usernat_service() when it is ready.
- * After each batch of usernat_input() calls, usernat_flush() (optional)
- * does the batch's deferred work at once.
+ * to any event loop for reading and call usernat_service() when it is ready;
+ * or give the instance the loop's other descriptors (usernat_watch()) and
+ * wait on that one alone (usernat_wait()).  After each batch of
+ * usernat_input() calls, usernat_flush() (optional) does the batch's
+ * deferred work at once.
  *
  * An instance is not thread-safe: call it from one thread at a time.  Several
  * instances may live in one process.
@@ -179,6 +181,9 @@ int usernat_set_offload(struct usernat *un, unsigned int caps);
  * batch does that at once, which saves a wake-up of usernat_fd() and
  * cuts round-trip latency.  Optional: without it the same work runs from a
  * timer behind usernat_fd() that fires as soon as the embedder polls again.
+ * Once an embedder has called it, the stack counts on it after every batch
+ * and no longer arms that timer (two system calls per batch saved); work
+ * of a batch left unflushed waits for the next flush or usernat_service().
  * Same thread as usernat_input(); cheap when nothing is pending.
  */
 void usernat_flush(struct usernat *un);
@@ -188,6 +193,39 @@ int usernat_fd(const struct usernat *un);
 
 /** usernat_service() - Handle pending host-side events; never blocks */
 void usernat_service(struct usernat *un);
+
+/**
+ * usernat_watch_fn - Called by usernat_wait() or usernat_service() with the
+ * epoll events of a descriptor given to usernat_watch()
+ */
+typedef void (*usernat_watch_fn)(void *opaque, uint32_t events);
+
+/**
+ * usernat_watch() - Put an embedder's descriptor in the instance's own epoll
+ * set (the one behind usernat_fd()), to wait on that set alone
+ * @fd:		descriptor; watched already: its events, @fn and @opaque are
+ *		replaced
+ * @events:	EPOLLIN, EPOLLOUT... as for epoll_ctl()
+ *
+ * An embedder whose loop has nothing but the instance and a few
+ * descriptors of its own (a transport, a signalfd) can then call
+ * usernat_wait() as its loop: one epoll_wait() per wake-up instead of one
+ * on its loop's set and one more in usernat_service().  Call
+ * usernat_unwatch() before closing @fd.  Return: 0 or negative errno
+ */
+int usernat_watch(struct usernat *un, int fd, uint32_t events,
+		  usernat_watch_fn fn, void *opaque);
+
+/** usernat_unwatch() - Stop watching @fd (usernat_watch()) */
+void usernat_unwatch(struct usernat *un, int fd);
+
+/**
+ * usernat_wait() - Wait up to @timeout_ms (-1: no limit) for events of the
+ * instance and of watched descriptors, and handle them: usernat_service()
+ * that may block.  Return: events handled (0 if interrupted by a signal),
+ * or negative errno
+ */
+int usernat_wait(struct usernat *un, int timeout_ms);
 
 /**
  * usernat_stats_foreach() - Call @fn for each counter, name and value
