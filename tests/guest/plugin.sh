@@ -3,6 +3,7 @@
 # libvdeplug_usernat.so from the build tree; no other process runs.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/guest.sh"
+plugin_lock shared || tap_bail "cannot take the plugin lock"
 [ -f "$TOP_BUILDDIR/.libs/libvdeplug_usernat.so" ] || tap_bail "plugin not built"
 guest_prepare
 TMP=$(mktemp -d)

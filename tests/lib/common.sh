@@ -67,3 +67,17 @@ udhcpc_ns() {
 	ns_exec env RESOLV_CONF="$RESOLV_CONF" busybox udhcpc -i "$TAP" -n -q \
 		-t 5 -T 1 -s "$TOP_SRCDIR/tests/guest/udhcpc.script" "$@"
 }
+
+# plugin_lock shared|exclusive: hold the build tree's plugin lock (fd 8)
+# until the test exits.  `make install` (tests/plugin/installed.sh) relinks
+# .libs/libvdeplug_usernat.so in place for a moment (libtool's relink of a
+# module that links an uninstalled library), so a test loading the plugin
+# from the build tree at that moment gets "Protocol not supported" from
+# libvdeplug: tests that load it hold the lock shared, installed.sh holds it
+# exclusive.
+plugin_lock() {
+	local how=-s
+	[ "$1" = exclusive ] && how=-x
+	exec 8>>"$TOP_BUILDDIR/tests/.plugin.lock" || return 1
+	flock "$how" 8
+}

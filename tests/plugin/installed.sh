@@ -4,6 +4,7 @@
 # and usernat.pc alone, and runs.
 . "$(dirname "$0")/../lib/common.sh"
 need_cmd pkg-config cc make
+plugin_lock exclusive || tap_bail "cannot take the plugin lock"
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
 if ! out=$(make -C "$TOP_BUILDDIR" install DESTDIR="$STAGE" 2>&1); then

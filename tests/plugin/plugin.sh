@@ -5,6 +5,7 @@
 # in one process leave no thread, descriptor or leak behind.
 . "$(dirname "$0")/../lib/common.sh"
 need_cmd vde_plug
+plugin_lock shared || tap_bail "cannot take the plugin lock"
 PLUGDIR=$TOP_BUILDDIR/.libs
 [ -f "$PLUGDIR/libvdeplug_usernat.so" ] || tap_bail "plugin not built"
 SYSPLUG=$(dirname "$(cc -print-file-name=libvdeplug.so)")/vdeplug

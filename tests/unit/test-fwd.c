@@ -295,7 +295,8 @@ static void guest_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
 	l4[13] = flags;
 	l4[14] = 0xff;		/* window 65535 */
 	l4[15] = 0xff;
-	memcpy(l4 + 20, data, dlen);
+	if (dlen)
+		memcpy(l4 + 20, data, dlen);
 	c = csum(l4, 20 + dlen, csum_pseudo4(ip("10.0.2.15"), ip(CLIENT), 6,
 					     (uint16_t)(20 + dlen)));
 	memcpy(l4 + 16, &c, 2);
