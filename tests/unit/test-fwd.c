@@ -584,7 +584,8 @@ static void guest6_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
 	l4[13] = flags;
 	l4[14] = 0xff;
 	l4[15] = 0xff;
-	memcpy(l4 + 20, data, dlen);
+	if (dlen)
+		memcpy(l4 + 20, data, dlen);
 	ip6a(GUEST6, s);
 	ip6a("fd00::2", d);
 	c = csum(l4, 20 + dlen, csum_pseudo6(s, d, 6, (uint32_t)(20 + dlen)));
