@@ -9,7 +9,9 @@
 #   bytes, from UPORT; the guest saw them from the gateway address;
 # - forwards added at run time through the control socket work at once (TCP
 #   and UDP); after forward-remove new TCP connections are refused (UDP
-#   gets no answer) while an established connection goes on.
+#   gets no answer) while an established connection goes on;
+# - a forward added at run time to the guest's IPv6 address (SLAAC, read
+#   from its console) reaches the same listener over IPv6.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP_SRCDIR/tests/lib/guest.sh"
 need_cmd python3
@@ -28,6 +30,9 @@ import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
+read -r PORT6 < <(python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 read -r UPORT UPORT2 < <(python3 -c '
 import socket
 ss = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
@@ -43,6 +48,17 @@ printf '%s\n' '#!/bin/sh' 'cat' 'echo "GUEST: echo connection ended" >/dev/conso
 	>"$TMP/echo.sh"
 chmod 755 "$TMP/echo.sh"
 guest_script "$TMP/t.sh" "$GUEST_LEASE_PING" '
+echo 1 >/proc/sys/net/ipv6/conf/eth0/accept_ra
+echo 1 >/proc/sys/net/ipv6/conf/eth0/autoconf
+i=0
+while [ $i -lt 60 ]; do
+	a=$(ip -6 addr show dev eth0 scope global)
+	case "$a" in *"inet6 fd00::"*) case "$a" in *tentative*) ;; *) break ;; esac ;; esac
+	sleep 0.5
+	i=$((i + 1))
+done
+ping6 -c 1 -W 2 fd00::2 >/dev/null 2>&1
+echo "GUEST: addr6 $(ip -6 addr show dev eth0 scope global | grep -o "fd00::[0-9a-f:]*")"
 nc -ll -p 8080 -e /echo.sh &
 NC=$!
 echo "GUEST: listening"
@@ -114,6 +130,19 @@ case "$out" in *'"ok":true'*) tap_ok "forward-add UDP at run time" ;;
 out=$(python3 "$TMP/udp.py" "$UPORT2" 3 2>&1)
 tap_result $? "the new UDP forward works at once: $out" "$out"
 
+# A forward to the guest's IPv6 (SLAAC) address, from a loopback client:
+# the guest's listener (nc listens on [::]) is reached over IPv6
+ADDR6=$(sed -n 's/.*GUEST: addr6 \(fd00::[0-9a-f:]*\).*/\1/p' "$TMP/serial.log" | head -n 1)
+if [ -z "$ADDR6" ]; then
+	tap_fail "the guest has a SLAAC address" "$(grep 'GUEST: addr6' "$TMP/serial.log")"
+else
+	out=$("$CTL" -c "$C" forward-add "tcp:127.0.0.1:$PORT6-[$ADDR6]:8080" 2>&1)
+	case "$out" in *'"ok":true'*) tap_ok "forward-add TCP to the guest's IPv6 address $ADDR6" ;;
+	*) tap_fail "forward-add TCP to the guest's IPv6 address $ADDR6" "$out" ;; esac
+	out=$(python3 "$TOP_SRCDIR/tests/lib/tcp-echo.py" client 127.0.0.1 "$PORT6" 2 2>&1)
+	tap_result $? "2 MB through the forward to [$ADDR6]:8080: $out" "$out" "$(tail -5 "$TMP/usernat.log")"
+fi
+
 # Removal: new connections refused, an established one goes on
 mkfifo "$TMP/go"
 python3 "$TOP_SRCDIR/tests/lib/tcp-echo.py" hold 127.0.0.1 "$PORT2" "$TMP/go" >"$TMP/hold.out" 2>&1 &
@@ -151,7 +180,7 @@ wait $QPID
 QPID=
 guest_check "$TMP/serial.log" "the guest's UDP echo ended on QUIT" "GUEST: udp echo done"
 n=$(grep -c "GUEST: echo connection ended" "$TMP/serial.log")
-[ "$n" -ge 4 ] && tap_ok "the guest saw $n echo connections end" ||
+[ "$n" -ge 5 ] && tap_ok "the guest saw $n echo connections end" ||
 	tap_fail "the guest saw the echo connections end" "only $n; serial log tail:" \
 		"$(tail -n 15 "$TMP/serial.log")"
 tap_done
