@@ -14,23 +14,7 @@ wait_for_file "$NS_TMP/http.port" 10 || tap_bail "HTTP server did not start"
 HTTP_PORT=$(cat "$NS_TMP/http.port")	# 127.0.0.1 only: 10.0.2.2 to the guest
 HTTP_SHA=$(cut -c1-64 "$NS_TMP/http.port.sha256")
 # The guest downloads the file again and again until the attack is over
-# (STOP exists), checking every copy; prints "COPIES bad=BAD" at the end.
-cat >"$NS_TMP/fetch.py" <<'PY'
-import hashlib, os, sys, urllib.request
-url, want, stop = sys.argv[1:4]
-copies = bad = 0
-while not copies or not os.path.exists(stop):
-    try:
-        with urllib.request.urlopen(url, timeout=20) as r:
-            got = hashlib.sha256(r.read()).hexdigest()
-    except Exception as e:
-        got = repr(e)
-    copies += 1
-    if got != want:
-        bad += 1
-        print("bad copy:", got, file=sys.stderr)
-print("%d bad=%d" % (copies, bad))
-PY
+# (STOP exists), checking every copy (tests/lib/fetch-until.py).
 LOG=$NS_TMP/usernat.log
 usernat_start "$LOG" --vde "tap://$TAP"
 wait_for_tap_attached 10 "$UN_PID" || tap_bail "usernat did not open $TAP"
@@ -40,7 +24,7 @@ case "$out" in *"ip=10.0.2.15 "*) tap_ok "lease before the attack" ;; *) tap_fai
 
 ns_exec ping -i 0.05 -c 200 -W 2 10.0.2.2 >"$NS_TMP/ping.log" 2>&1 &
 PING=$!
-ns_exec python3 "$NS_TMP/fetch.py" "http://10.0.2.2:$HTTP_PORT/blob" \
+ns_exec python3 "$TOP_SRCDIR/tests/lib/fetch-until.py" "http://10.0.2.2:$HTTP_PORT/blob" \
 	"$HTTP_SHA" "$NS_TMP/stop" >"$NS_TMP/fetch.log" 2>&1 &
 FETCH=$!
 sent=$(ns_exec python3 "$TOP_SRCDIR/tests/lib/inject.py" "$TAP" 20 2>&1)

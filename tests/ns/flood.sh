@@ -62,23 +62,6 @@ else
 	tap_bail "no address for the ping target"
 fi
 
-cat >"$NS_TMP/fetch.py" <<'PY'
-import hashlib, os, sys, urllib.request
-url, want, stop = sys.argv[1:4]
-copies = bad = 0
-while not copies or not os.path.exists(stop):
-    try:
-        with urllib.request.urlopen(url, timeout=20) as r:
-            got = hashlib.sha256(r.read()).hexdigest()
-    except Exception as e:
-        got = repr(e)
-    copies += 1
-    if got != want:
-        bad += 1
-        print("bad copy:", got, file=sys.stderr)
-print("%d bad=%d" % (copies, bad))
-PY
-
 # The flood: N non-blocking connects to [fd00::2]:PORT, then N echo
 # requests to TARGET with identifiers 1..N on a raw socket; after a while,
 # how many connects were refused, how many echo requests were refused
@@ -157,7 +140,7 @@ until has_global; do
 done
 tap_ok "SLAAC address"
 
-ns_exec python3 "$NS_TMP/fetch.py" "http://10.0.2.2:$HTTP_PORT/blob" \
+ns_exec python3 "$TOP_SRCDIR/tests/lib/fetch-until.py" "http://10.0.2.2:$HTTP_PORT/blob" \
 	"$HTTP_SHA" "$NS_TMP/stop" >"$NS_TMP/fetch.log" 2>&1 &
 FETCH=$!
 ns_bg_pid_add "$FETCH"

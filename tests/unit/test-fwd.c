@@ -275,16 +275,19 @@ static void test_udp_client_source(void)
 	g_ptr_array_unref(cap.frames);
 }
 
-/* A TCP segment from the guest at 10.0.2.15:@sport to CLIENT:@dport */
-static void guest_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
+/*
+ * tcp_seg() - A 20-byte TCP header (window 65535, checksum left zero) and
+ * @data after it in @l4 (64 bytes); Return: the segment's length
+ */
+static size_t tcp_seg(uint8_t *l4, uint16_t sport, uint16_t dport,
 		      uint32_t seq, uint32_t ack, uint8_t flags,
 		      const char *data)
 {
-	uint8_t l4[64] = { 0 }, frame[128];
-	size_t dlen = data ? strlen(data) : 0, n;
+	size_t dlen = data ? strlen(data) : 0;
 	uint32_t v;
-	uint16_t c;
 
+	g_assert_cmpuint(dlen, <=, 64 - 20);
+	memset(l4, 0, 20);
 	memcpy(l4, &sport, 2);
 	memcpy(l4 + 2, &dport, 2);
 	v = htonl(seq);
@@ -297,11 +300,23 @@ static void guest_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
 	l4[15] = 0xff;
 	if (dlen)
 		memcpy(l4 + 20, data, dlen);
-	c = csum(l4, 20 + dlen, csum_pseudo4(ip("10.0.2.15"), ip(CLIENT), 6,
-					     (uint16_t)(20 + dlen)));
+	return 20 + dlen;
+}
+
+/* A TCP segment from the guest at 10.0.2.15:@sport to CLIENT:@dport */
+static void guest_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
+		      uint32_t seq, uint32_t ack, uint8_t flags,
+		      const char *data)
+{
+	uint8_t l4[64], frame[128];
+	size_t len = tcp_seg(l4, sport, dport, seq, ack, flags, data), n;
+	uint16_t c;
+
+	c = csum(l4, len, csum_pseudo4(ip("10.0.2.15"), ip(CLIENT), 6,
+				       (uint16_t)len));
 	memcpy(l4 + 16, &c, 2);
 	n = build_ip4(frame, gw_mac, guest_mac, "10.0.2.15", CLIENT, 6, l4,
-		      20 + dlen, 0);
+		      len, 0);
 	usernat_input(un, frame, n);
 }
 
@@ -569,29 +584,16 @@ static void guest6_tcp(struct usernat *un, uint16_t sport, uint16_t dport,
 		       uint32_t seq, uint32_t ack, uint8_t flags,
 		       const char *data)
 {
-	uint8_t l4[64] = { 0 }, frame[200], s[16], d[16];
-	size_t dlen = data ? strlen(data) : 0, n;
-	uint32_t v;
+	uint8_t l4[64], frame[200], s[16], d[16];
+	size_t len = tcp_seg(l4, sport, dport, seq, ack, flags, data), n;
 	uint16_t c;
 
-	memcpy(l4, &sport, 2);
-	memcpy(l4 + 2, &dport, 2);
-	v = htonl(seq);
-	memcpy(l4 + 4, &v, 4);
-	v = htonl(ack);
-	memcpy(l4 + 8, &v, 4);
-	l4[12] = 5 << 4;
-	l4[13] = flags;
-	l4[14] = 0xff;
-	l4[15] = 0xff;
-	if (dlen)
-		memcpy(l4 + 20, data, dlen);
 	ip6a(GUEST6, s);
 	ip6a("fd00::2", d);
-	c = csum(l4, 20 + dlen, csum_pseudo6(s, d, 6, (uint32_t)(20 + dlen)));
+	c = csum(l4, len, csum_pseudo6(s, d, 6, (uint32_t)len));
 	memcpy(l4 + 16, &c, 2);
 	n = build_ip6(frame, gw_mac, guest_mac, GUEST6, "fd00::2", 6, 64, l4,
-		      20 + dlen);
+		      len);
 	usernat_input(un, frame, n);
 }
 
