@@ -325,13 +325,15 @@ int usernat_forward_add(struct usernat *un, const char *spec, char **err)
 		return fwd_err(err, -EINVAL, "forward: specification too long");
 	if (e.f.guest_ip && (!un_in_net(un, e.f.guest_ip) ||
 			     un_is_ours(un, e.f.guest_ip)))
-		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
-			       "not a guest address of the network", spec);
+		return fwd_err(err, -EINVAL, "forward '%s': the guest address "
+			       "must be in the network and not usernat's own",
+			       spec);
 	if (e.f.guest_v6 && (!un->cfg.ipv6 ||
 			     !ip6_in_prefix(un, e.f.guest_ip6) ||
 			     ip6_is_ours(un, e.f.guest_ip6)))
-		return fwd_err(err, -EINVAL, "forward '%s': guest address is "
-			       "not a guest address in prefix6", spec);
+		return fwd_err(err, -EINVAL, "forward '%s': the guest address "
+			       "must be in prefix6 (IPv6 on) and not usernat's "
+			       "own", spec);
 	if (!e.f.guest_ip && !e.f.guest_v6 &&
 	    usernat_leases(un, NULL, 0) > 1)
 		return fwd_err(err, -EINVAL, "forward '%s': several guests "
