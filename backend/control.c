@@ -81,15 +81,16 @@ static void stat_cb(void *opaque, const char *name, uint64_t v)
 {
 	GString *o = opaque;
 
-	g_string_append_printf(o, ",\"%s\":%" G_GUINT64_FORMAT, name, v);
+	/* the first member of "counters" follows "{" */
+	g_string_append_printf(o, "%s\"%s\":%" G_GUINT64_FORMAT,
+			       o->str[o->len - 1] == '{' ? "" : ",", name, v);
 }
 
 static void cmd_stats(const struct control_ctx *ctx, GString *o)
 {
-	g_string_append(o, "{\"ok\":true,\"counters\":{\"transport_tx_drops\":");
-	g_string_append_printf(o, "%" G_GUINT64_FORMAT,
-			       ctx->transport_drops ?
-			       ctx->transport_drops(ctx->opaque) : 0);
+	g_string_append(o, "{\"ok\":true,\"counters\":{");
+	if (ctx->transport_stats)
+		ctx->transport_stats(ctx->opaque, stat_cb, o);
 	usernat_stats_foreach(ctx->un, stat_cb, o);
 	g_string_append(o, "}}\n");
 }

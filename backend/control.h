@@ -16,7 +16,11 @@ struct control;
 struct control_ctx {
 	struct usernat *un;
 	void (*set_log_level)(int level);
-	uint64_t (*transport_drops)(void *opaque);
+	/* the transport's counters, each given to @fn with its name */
+	void (*transport_stats)(void *opaque,
+				void (*fn)(void *fn_opaque, const char *name,
+					   uint64_t v),
+				void *fn_opaque);
 	void *opaque;
 };
 

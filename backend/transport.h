@@ -26,6 +26,9 @@ struct transport {
 	void (*send_off)(struct transport *t, const void *frame, size_t len,
 			 const struct usernat_offload *off);
 	void (*free)(struct transport *t);
+	/* or NULL: called after each loop iteration, to send what ->send
+	 * queued */
+	void (*batch_end)(struct transport *t);
 	/* set by the daemon before any frame flows */
 	void (*to_stack)(void *opaque, const void *frame, size_t len);
 	void (*to_stack_off)(void *opaque, const void *frame, size_t len,
@@ -37,6 +40,7 @@ struct transport {
 	char *qemu_args;	/* what to give QEMU to connect, owned */
 	char *where;		/* human-readable description, owned */
 	uint64_t tx_drops;	/* frames toward guests that didn't fit */
+	uint64_t tx_batches;	/* system calls that sent several frames */
 };
 
 struct transport *vde_transport_open(struct loop *l, const char *url,

@@ -14,7 +14,10 @@
  *
  * Frames toward guests are sent at once with vde_send(); a frame the plug
  * can't take right now is dropped and counted, as a NIC would, and TCP
- * above recovers.
+ * above recovers.  tap:// is the exception: its frames are gathered during
+ * a loop iteration and written at its end (->batch_end) in one system call
+ * through io_uring (tap_tx.c), which saves the guest kernel wake-ups too:
+ * frames that arrive together are coalesced by its TCP and read together.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,7 @@
 #include <glib.h>
 
 #include "backend/transport.h"
+#include "vde/tap_tx.h"
 
 #define VDE_RX_BATCH 64
 
@@ -39,6 +43,7 @@ struct vde_transport {
 	VDECONN *conn;
 	bool nonblock;		/* datafd is a plain non-blocking descriptor */
 	size_t max_frame;
+	struct tap_tx *tx;	/* tap:// with io_uring, or NULL */
 	uint8_t buf[VDE_ETHBUFSIZE + 65536];
 };
 
@@ -48,6 +53,22 @@ static void vde_t_send(struct transport *t, const void *frame, size_t len)
 
 	if (vde_send(v->conn, frame, len, 0) != (ssize_t)len)
 		t->tx_drops++;
+}
+
+static void vde_t_send_batched(struct transport *t, const void *frame,
+			       size_t len)
+{
+	struct vde_transport *v = container_of(t, struct vde_transport, t);
+
+	t->tx_drops += tap_tx_send(v->tx, frame, len);
+}
+
+static void vde_t_batch_end(struct transport *t)
+{
+	struct vde_transport *v = container_of(t, struct vde_transport, t);
+
+	t->tx_drops += tap_tx_flush(v->tx);
+	t->tx_batches = tap_tx_batches(v->tx);
 }
 
 static bool fd_readable(int fd)
@@ -82,6 +103,10 @@ static void vde_t_free(struct transport *t)
 	struct vde_transport *v = container_of(t, struct vde_transport, t);
 
 	loop_del(v->loop, &v->w);
+	if (v->tx) {
+		tap_tx_flush(v->tx);
+		tap_tx_free(v->tx);
+	}
 	if (v->conn)
 		vde_close(v->conn);
 	g_free(t->qemu_args);
@@ -99,7 +124,7 @@ struct transport *vde_transport_open(struct loop *l, const char *url,
 {
 	struct vde_transport *v = g_malloc0(sizeof(*v));
 	char *u = g_strdup(url);
-	int fd;
+	int fd, e = 0;
 
 	v->loop = l;
 	v->max_frame = max_frame;
@@ -125,8 +150,18 @@ struct transport *vde_transport_open(struct loop *l, const char *url,
 		int fl = fcntl(fd, F_GETFL);
 
 		v->nonblock = fl >= 0 && !fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		/* batches of writes (tap_tx.c); USERNAT_NO_URING=1 in the
+		 * environment keeps one write() per frame */
+		if (v->nonblock && !getenv("USERNAT_NO_URING")) {
+			v->tx = tap_tx_new(fd, &e);
+			if (!v->tx)
+				g_message("tap: io_uring unavailable (%s): one "
+					  "write() per frame", strerror(e));
+		}
 	}
-	v->t.send = vde_t_send;
+	v->t.send = v->tx ? vde_t_send_batched : vde_t_send;
+	if (v->tx)
+		v->t.batch_end = vde_t_batch_end;
 	v->t.free = vde_t_free;
 	v->t.where = g_strdup_printf("VDE %s", url);
 	if (!strncmp(url, "switch://", 9))

@@ -34,7 +34,11 @@
 # Environment: USERNAT, TOP_SRCDIR, TOP_BUILDDIR (make bench sets them),
 # VDEPLUGIN_PATH (for the plugin), BENCH_PARTS ("ns guest"), BENCH_REPS (5),
 # BENCH_IPERF_SECS (5), BENCH_RR_SECS (2), BENCH_FLOWS (10000),
-# BENCH_HOLD_LIMIT (150 s to open them), BENCH_GUEST_MB (32), BENCH_OUT.
+# BENCH_HOLD_LIMIT (150 s to open them), BENCH_GUEST_MB (32), BENCH_OUT,
+# BENCH_NS_MTUS ("1500 9000"), BENCH_NS_SCALE (1; 0 skips the 10,000-flow
+# runs), BENCH_NS_RR (1; 0 skips the round trips), BENCH_NS_DIRS ("g2h
+# h2g": the iperf3 directions), BENCH_USERNAT_BASE (another usernat binary, e.g. a build of an
+# earlier commit, measured as backend "base" in both harnesses).
 set -u
 _here=$(cd "$(dirname "$0")" && pwd)
 TOP_SRCDIR=${TOP_SRCDIR:-$(cd "$_here/../.." && pwd)}
@@ -53,6 +57,11 @@ RR_SECS=${BENCH_RR_SECS:-2}
 FLOWS=${BENCH_FLOWS:-10000}
 HOLD_LIMIT=${BENCH_HOLD_LIMIT:-150}
 GUEST_MB=${BENCH_GUEST_MB:-32}
+NS_MTUS=${BENCH_NS_MTUS:-1500 9000}
+NS_SCALE=${BENCH_NS_SCALE:-1}
+NS_RR=${BENCH_NS_RR:-1}
+NS_DIRS=${BENCH_NS_DIRS:-g2h h2g}
+USERNAT_BASE=${BENCH_USERNAT_BASE:-}
 OUT=${BENCH_OUT:-$TOP_BUILDDIR/tests/bench/results.md}
 ROOTARG=--allow-root	# we are root: usernat refuses to serve guests without it
 
@@ -173,6 +182,9 @@ ns_up() {
 	usernat)
 		bg sh -c 'ulimit -n "$1" 2>/dev/null; shift; exec "$@"' sh "$NOFILE" \
 			"$USERNAT" --vde "tap://$TAP" --no-control --mtu "$mtu" $ROOTARG ;;
+	base)
+		bg sh -c 'ulimit -n "$1" 2>/dev/null; shift; exec "$@"' sh "$NOFILE" \
+			"$USERNAT_BASE" --vde "tap://$TAP" --no-control --mtu "$mtu" $ROOTARG ;;
 	libslirp)
 		bg sh -c 'ulimit -n "$1" 2>/dev/null; shift; exec "$@"' sh "$NOFILE" \
 			vde_plug "tap://$TAP" "slirp:///mtu=$mtu" ;;
@@ -233,7 +245,7 @@ use() {
 iperf_rep() {
 	local be=$1 mtu=$2 dir c0 c1 bytes=0 ticks=0 out
 	use "$be"
-	for dir in g2h h2g; do
+	for dir in $NS_DIRS; do
 		c0=$(cpu_ticks "$BPID")
 		iperf "$dir"
 		c1=$(cpu_ticks "$BPID")
@@ -296,7 +308,7 @@ ns_perf() {
 			iperf_rep "$be" "$mtu"
 		done
 	done
-	if [ "$mtu" = 1500 ]; then
+	if [ "$mtu" = 1500 ] && [ "$NS_RR" != 0 ]; then
 		for kind in tcp-rr udp-rr tcp-crr; do
 			for _ in $(seq "$REPS"); do
 				for be in "${up[@]+"${up[@]}"}"; do
@@ -387,9 +399,10 @@ ns_part() {
 	bg "$BN" serve "$W/ports"
 	wait_for_file "$W/ports" 10 || { note "ns harness skipped: echo server did not start"; return; }
 	read -r P_ECHO P_CRR P_UDP <"$W/ports"
-	for mtu in 1500 9000; do
-		ns_perf "$mtu" usernat libslirp
+	for mtu in $NS_MTUS; do
+		ns_perf "$mtu" usernat libslirp ${USERNAT_BASE:+base}
 	done
+	[ "$NS_SCALE" = 0 ] && return
 	for be in usernat libslirp; do
 		ns_scale "$be"
 	done
@@ -403,7 +416,6 @@ ns_part() {
 # commit) measured over vhost-user too, as "base-vhost-user"
 GUEST_BACKENDS=${BENCH_GUEST_BACKENDS:-libslirp passt usernat-stream usernat-vde usernat-plugin usernat-vhost-user}
 GUEST_ROUNDS=${BENCH_GUEST_ROUNDS:-1}
-USERNAT_BASE=${BENCH_USERNAT_BASE:-}
 [ -z "$USERNAT_BASE" ] || GUEST_BACKENDS="$GUEST_BACKENDS base-vhost-user"
 
 # guest_script FILE PORT: the guest's job (busybox sh); times in 1/100 s
