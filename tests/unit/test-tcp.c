@@ -842,6 +842,57 @@ static void test_fin_host_first(void)
 	tconn_fini(&t);
 }
 
+/*
+ * Round trips of one byte each way: the guest's ACKs of the answers are
+ * discarded from the host socket lazily (tcp_consume_due()), so some are
+ * still queued when the connection closes; the close must still be a FIN
+ * to the host, not the RST that closing a socket with unread data sends.
+ */
+static void test_interactive_close(void)
+{
+	struct tconn t;
+	struct seg s;
+	char buf[16];
+	int i;
+
+	tconn_init(&t, NULL);
+	establish(&t, 7);
+	for (i = 0; i < 5; i++) {
+		g_assert_cmpint(send(t.afd, "a", 1, 0), ==, 1);
+		do	/* after the ACK of the last request, if any */
+			expect_seg(&t, &s, 1000);
+		while (!s.len);
+		g_assert_cmpmem(s.data, s.len, "a", 1);
+		t.rnxt++;
+		gsend(&t, t.gseq, 0x18, "q", 1);	/* request, ACKs "a" */
+		t.gseq++;
+		host_read(&t, buf, 1);
+		g_assert_cmpint(buf[0], ==, 'q');
+	}
+	drain(&t, 20);
+	g_assert_cmpint(send(t.afd, "z", 1, 0), ==, 1);	/* still flows */
+	do
+		expect_seg(&t, &s, 1000);
+	while (!s.len);
+	g_assert_cmpmem(s.data, s.len, "z", 1);
+	t.rnxt++;
+	shutdown(t.afd, SHUT_WR);
+	expect_seg(&t, &s, 1000);
+	g_assert_true(s.flags & 0x01);
+	t.rnxt++;
+	gsend(&t, t.gseq, 0x11, NULL, 0);	/* ACKs it all, and FIN */
+	t.gseq++;
+	expect_seg(&t, &s, 1000);
+	g_assert_cmpuint(s.ack, ==, t.gseq);
+	g_assert_cmpuint(usernat_stat(t.un, "tcp_active"), ==, 0);
+	g_assert_true(host_readable(&t, 1000));
+	g_assert_cmpint(recv(t.afd, buf, sizeof(buf), 0), ==, 0);
+	/* a reset would follow the FIN at once on loopback */
+	usleep(20000);
+	g_assert_cmpint(recv(t.afd, buf, sizeof(buf), MSG_DONTWAIT), ==, 0);
+	tconn_fini(&t);
+}
+
 /* A SYN to a port nobody listens on: RST|ACK acknowledging the SYN */
 static void test_refused(void)
 {
@@ -1927,6 +1978,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/offload-bad", test_offload_bad);
 	g_test_add_func("/tcp/fin-guest-first", test_fin_guest_first);
 	g_test_add_func("/tcp/fin-host-first", test_fin_host_first);
+	g_test_add_func("/tcp/interactive-close", test_interactive_close);
 	g_test_add_func("/tcp/refused", test_refused);
 	g_test_add_func("/tcp/no-flow", test_no_flow);
 	g_test_add_func("/tcp/malformed", test_malformed);
