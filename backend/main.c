@@ -629,6 +629,10 @@ int main(int argc, char **argv)
 		printf("Connect QEMU with:\n  %s\n", d.tr->qemu_args);
 		fflush(stdout);
 	}
+	/* frames queued before the loop (none today) must not wait for the
+	 * first event */
+	if (d.tr->batch_end)
+		d.tr->batch_end(d.tr);
 	while (!d.loop.quit) {
 		if (loop_run_once(&d.loop, -1) < 0)
 			break;

@@ -102,6 +102,15 @@ static int tap_tx_lock(struct tap_tx *tx)
 	return 0;
 }
 
+/* ring_map() - One of the ring's shared areas; NULL (errno set) on failure */
+static void *ring_map(int ring, size_t len, off_t off)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, ring, off);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
 /**
  * tap_tx_map() - Map the rings of a new io_uring
  * Return: 0 or -1 with errno set
@@ -115,31 +124,16 @@ static int tap_tx_map(struct tap_tx *tx, const struct io_uring_params *p)
 					  sizeof(struct io_uring_cqe);
 	if (p->features & IORING_FEAT_SINGLE_MMAP)
 		tx->sq_len = tx->cq_len = MAX(tx->sq_len, tx->cq_len);
-	tx->sq_map = mmap(NULL, tx->sq_len, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_POPULATE, tx->ring,
-			  IORING_OFF_SQ_RING);
-	if (tx->sq_map == MAP_FAILED) {
-		tx->sq_map = NULL;
+	if (!(tx->sq_map = ring_map(tx->ring, tx->sq_len, IORING_OFF_SQ_RING)))
 		return -1;
-	}
-	if (p->features & IORING_FEAT_SINGLE_MMAP) {
+	if (p->features & IORING_FEAT_SINGLE_MMAP)
 		tx->cq_map = tx->sq_map;
-	} else {
-		tx->cq_map = mmap(NULL, tx->cq_len, PROT_READ | PROT_WRITE,
-				  MAP_SHARED | MAP_POPULATE, tx->ring,
-				  IORING_OFF_CQ_RING);
-		if (tx->cq_map == MAP_FAILED) {
-			tx->cq_map = NULL;
-			return -1;
-		}
-	}
-	tx->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
-	tx->sqes = mmap(NULL, tx->sqes_len, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_POPULATE, tx->ring, IORING_OFF_SQES);
-	if (tx->sqes == MAP_FAILED) {
-		tx->sqes = NULL;
+	else if (!(tx->cq_map = ring_map(tx->ring, tx->cq_len,
+					 IORING_OFF_CQ_RING)))
 		return -1;
-	}
+	tx->sqes_len = p->sq_entries * sizeof(struct io_uring_sqe);
+	if (!(tx->sqes = ring_map(tx->ring, tx->sqes_len, IORING_OFF_SQES)))
+		return -1;
 	sq = tx->sq_map;
 	cq = tx->cq_map;
 	tx->sq_tail = (unsigned int *)(sq + p->sq_off.tail);
