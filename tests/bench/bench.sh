@@ -20,7 +20,9 @@
 #     (BENCH_FLOWS), the backend's RSS growth per connection, round trips
 #     measured again.
 # Real-guest harness ("guest"): the test guest (tests/guest/run-guest.sh,
-# QEMU TCG) downloads GET /blob and uploads (POST /upload, base64 text)
+# QEMU TCG) runs iperf3 -c (the host's binary and libraries, copied in) both
+# ways against a server on 127.0.0.1, BENCH_GUEST_IPERF_REPS (3) runs of
+# BENCH_GUEST_IPERF_SECS (3) s each way; then downloads GET /blob and uploads (POST /upload, base64 text)
 # BENCH_GUEST_MB MiB from tests/lib/httpd.py, REPS times in one boot, md5
 # checked both ways, timed inside the guest; over -netdev user (libslirp in
 # QEMU), passt's stream socket, and usernat's stream socket, VDE switch,
@@ -57,6 +59,8 @@ RR_SECS=${BENCH_RR_SECS:-2}
 FLOWS=${BENCH_FLOWS:-10000}
 HOLD_LIMIT=${BENCH_HOLD_LIMIT:-150}
 GUEST_MB=${BENCH_GUEST_MB:-32}
+GUEST_IPERF_SECS=${BENCH_GUEST_IPERF_SECS:-3}
+GUEST_IPERF_REPS=${BENCH_GUEST_IPERF_REPS:-3}
 NS_MTUS=${BENCH_NS_MTUS:-1500 9000}
 NS_SCALE=${BENCH_NS_SCALE:-1}
 NS_RR=${BENCH_NS_RR:-1}
@@ -418,7 +422,7 @@ GUEST_BACKENDS=${BENCH_GUEST_BACKENDS:-libslirp passt usernat-stream usernat-vde
 GUEST_ROUNDS=${BENCH_GUEST_ROUNDS:-1}
 [ -z "$USERNAT_BASE" ] || GUEST_BACKENDS="$GUEST_BACKENDS base-vhost-user"
 
-# guest_script FILE PORT: the guest's job (busybox sh); times in 1/100 s
+# guest_script FILE PORT IPERF_PORT: the guest's job (busybox sh); times in 1/100 s
 # from /proc/uptime
 guest_script() {
 	cat >"$1" <<EOF
@@ -433,6 +437,18 @@ while [ \$(stat -c %s /tmp/rep) -lt $((GUEST_MB << 20)) ]; do cat /tmp/part >>/t
 head -c $((GUEST_MB << 20)) /tmp/rep >/tmp/up
 rm -f /tmp/rep /tmp/part
 echo "GUEST: upmd5 \$(md5sum </tmp/up)"
+# iperf3 (the host's binary and libraries, put in by --file) against the
+# host's server: the network's throughput with no file behind it
+if command -v iperf3 >/dev/null; then
+	for i in \$(seq $GUEST_IPERF_REPS); do
+		for d in g2h h2g; do
+			r=; [ \$d = h2g ] && r=-R
+			x=\$(iperf3 -c 10.0.2.2 -p $3 -t $GUEST_IPERF_SECS -f m \$r 2>&1 |
+				awk '/receiver/ { for (k = 1; k < NF; k++) if (\$(k + 1) == "Mbits/sec") print \$k }')
+			echo "GUEST: i\$d \$i \${x:-failed}"
+		done
+	done
+fi
 for i in \$(seq $REPS); do
 	# the same download into /dev/null: what the network path carries
 	# when the guest doesn't also write 32 MiB to its tmpfs (unchecked)
@@ -453,6 +469,14 @@ guest_parse() {
 	upmd5=$(sed -n 's/^GUEST: upmd5 \([0-9a-f]\{32\}\).*/\1/p' "$log")
 	while read -r _ tag i cs size sum rest; do
 		case $tag in
+		ig2h | ih2g)	# Mbit/s of iperf3's receiver
+			if [ "${cs:-failed}" = failed ]; then
+				note "guest $be: iperf3 $tag $i failed"
+			else
+				record guest "$be" "tcp_${tag#i}_iperf" MB/s "$(calc "$cs / 8")"
+				ok=$((ok + 1))
+			fi
+			continue ;;
 		dl)	# "SIZE MD5  -"
 			want=$BLOB_MD5 metric=tcp_h2g ;;
 		nl)	# "SIZE -": into /dev/null, wget's exit status only
@@ -469,15 +493,16 @@ guest_parse() {
 		fi
 		record guest "$be" "$metric" MB/s "$(calc "$size / ($cs / 100) / 1e6")"
 		ok=$((ok + 1))
-	done < <(grep -E '^GUEST: (dl|nl|ul) ' "$log")
-	say "  $be: $ok transfers; download $(fmt "$(med guest "$be" tcp_h2g)")," \
+	done < <(grep -E '^GUEST: (dl|nl|ul|ig2h|ih2g) ' "$log")
+	say "  $be: $ok transfers; iperf3 $(fmt "$(med guest "$be" tcp_h2g_iperf)") /" \
+		"$(fmt "$(med guest "$be" tcp_g2h_iperf)"), download $(fmt "$(med guest "$be" tcp_h2g)")," \
 		"upload $(fmt "$(med guest "$be" tcp_g2h)") MB/s"
 }
 
 # guest_one BACKEND ROUND: start the backend, boot the guest through it,
 # record
 guest_one() {
-	local be=$1 d=$W/g-$1-$2 bpid='' args=() i un=$USERNAT
+	local be=$1 d=$W/g-$1-$2 bpid='' ipid args=() i un=$USERNAT
 	mkdir -p "$d"
 	say "guest: $be"
 	# shellcheck disable=SC2054  # commas in QEMU arguments
@@ -523,11 +548,20 @@ guest_one() {
 		[ -z "$bpid" ] || stop "$bpid"
 		return
 	fi
+	# a server of its own per boot: one a vanished guest left waiting
+	# can't hold up the next backend
+	ipid=''
+	if [ ${#IPERF_FILES[@]} -gt 0 ]; then
+		bg iperf3 -s -B 127.0.0.1 -p "$IPERF_PORT" >"$d/iperf3.log" 2>&1
+		ipid=$BG
+	fi
 	VDEPLUGIN_PATH=$PLUGIN_PATH "$TOP_SRCDIR/tests/guest/run-guest.sh" \
-		--timeout 400 --log "$d/serial.log" --test "$W/guest.sh" -- "${args[@]}" \
+		--timeout 400 --log "$d/serial.log" --test "$W/guest.sh" \
+		"${IPERF_FILES[@]+"${IPERF_FILES[@]}"}" -- "${args[@]}" \
 		>"$d/run.log" 2>&1 ||
 		note "guest $be: the guest did not finish: $(tail -n 5 "$d/run.log" | tr '\n' ' ')"
 	[ -z "$bpid" ] || stop "$bpid"
+	[ -z "$ipid" ] || stop "$ipid"
 	guest_parse "$be" "$d/serial.log"
 }
 
@@ -544,7 +578,19 @@ guest_part() {
 	bg python3 "$TOP_SRCDIR/tests/lib/httpd.py" "$W/http.port" "$GUEST_MB"
 	wait_for_file "$W/http.port" 30 || { note "guest harness skipped: httpd.py did not start"; return; }
 	BLOB_MD5=$(cat "$W/http.port.md5")
-	guest_script "$W/guest.sh" "$(cat "$W/http.port")"
+	# iperf3 and the libraries it links, copied into the guest at the
+	# same paths (the guest's kernel runs the host's Debian userland)
+	IPERF_FILES=()
+	if command -v iperf3 >/dev/null && command -v ldd >/dev/null; then
+		IPERF_FILES=(--file "$(command -v iperf3):/bin/iperf3")
+		for f in $(ldd "$(command -v iperf3)" | grep -o '/[^ ]*'); do
+			IPERF_FILES+=(--file "$f:$f")
+		done
+		IPERF_PORT=$(free_port)
+	else
+		note "guest harness: no iperf3 on the host; wget transfers only"
+	fi
+	guest_script "$W/guest.sh" "$(cat "$W/http.port")" "${IPERF_PORT:-0}"
 	if [[ " $GUEST_BACKENDS " == *" passt "* ]] && ! command -v passt >/dev/null; then
 		note "guest passt skipped: passt not installed"
 		GUEST_BACKENDS=$(printf '%s\n' $GUEST_BACKENDS | grep -vx passt | tr '\n' ' ')
@@ -635,7 +681,7 @@ report() {
 		echo
 	fi
 	if [[ " $PARTS " == *" guest "* ]]; then
-		echo "## Real-guest harness (QEMU TCG guest, busybox wget, $GUEST_MB MiB each way, MTU 1500)"
+		echo "## Real-guest harness (QEMU TCG guest: iperf3, and busybox wget $GUEST_MB MiB each way; MTU 1500)"
 		echo
 		printf '| MB/s '
 		for be in $GUEST_BACKENDS; do
@@ -647,8 +693,11 @@ report() {
 			printf '|---:'
 		done
 		echo "|---:|---:|---:|---:|"
-		for m in tcp_h2g tcp_h2g_null tcp_g2h; do
+		for m in tcp_g2h_iperf tcp_h2g_iperf tcp_h2g tcp_h2g_null tcp_g2h; do
+			[ -n "$(med guest usernat-vhost-user "$m")$(med guest libslirp "$m")" ] || continue
 			case $m in
+			tcp_g2h_iperf) printf '| TCP guest→host (iperf3) ' ;;
+			tcp_h2g_iperf) printf '| TCP host→guest (iperf3 -R) ' ;;
 			tcp_h2g) printf '| host→guest (GET) ' ;;
 			tcp_h2g_null) printf '| host→guest, into /dev/null ' ;;
 			*) printf '| guest→host (POST) ' ;;
@@ -663,8 +712,10 @@ report() {
 				"$(ratio "$(med guest usernat-vhost-user "$m")" "$(med guest usernat-stream "$m")")"
 		done
 		echo
-		echo "Targets: vhost-user ≥ 3× -netdev user and ≥ 2× passt's stream socket."
-		echo "Timed inside the guest (/proc/uptime, 10 ms steps), md5 checked both ways"
+		echo "Targets: vhost-user ≥ 3× -netdev user and ≥ 2× passt's stream socket, on the"
+		echo "iperf3 rows (the guest runs the host's iperf3 -c 10.0.2.2 -t $GUEST_IPERF_SECS against a server"
+		echo "on 127.0.0.1, $GUEST_IPERF_REPS runs each way per boot; the receiver's figure)."
+		echo "The wget rows move a file: timed inside the guest (/proc/uptime, 10 ms steps), md5 checked both ways"
 		echo "(GET saves to the guest's tmpfs, which costs the TCG guest about as much as"
 		echo "the network does; the /dev/null row is the same GET without that, unchecked);"
 		echo "the guest has one TCG vCPU. passt: -a 10.0.2.15 -n 24 -g 10.0.2.2 -m 1500;"
