@@ -68,6 +68,9 @@ static const char config_help[] =
 	"pcap-max=SIZE          stop capturing at SIZE bytes (K, M, G suffixes;\n"
 	"                       default 1G; 0: no cap)\n"
 	"log-level=LEVEL        error, warning, info (default) or debug\n"
+	"poll-us=N              before sleeping, look for events for up to N\n"
+	"                       microseconds, adapting to how soon they come\n"
+	"                       (0-1000, default 50; 0: never; usernat_wait())\n"
 	"restrict               guests open no outbound flows (TCP, UDP, ICMP\n"
 	"                       echo, DNS relay) unless an allow rule matches;\n"
 	"                       DHCP, gateway ping and forwards still work\n"
@@ -86,7 +89,7 @@ static const char *const config_keys[] = {
 	"max-half-open", "max-half-open-total", "max-icmp-ids",
 	"max-icmp-ids-per-guest", "max-leases", "forward", "forward-source",
 	"pcap", "pcap-max", "log-level", "restrict", "allow", "deny",
-	"prefix6", "gateway6", "dns6", "no-ipv6", NULL
+	"prefix6", "gateway6", "dns6", "no-ipv6", "poll-us", NULL
 };
 
 static const char *const config_flags[] = { "no-dhcp",
@@ -173,6 +176,7 @@ struct usernat_config *usernat_config_new(void)
 	cfg->prefix = 24;
 	cfg->mask = htonl(0xffffff00);
 	cfg->mtu = 1500;
+	cfg->poll_us = UN_POLL_US_DEFAULT;
 	memcpy(cfg->mac, mac, ETH_ALEN);
 	cfg->dhcp = true;
 	cfg->map_host_loopback = true;
@@ -529,6 +533,13 @@ int usernat_config_set(struct usernat_config *cfg, const char *key,
 			return set_err(err, -EINVAL,
 				       "mtu: must be a number from 576 to 65520");
 		cfg->mtu = (unsigned int)n;
+		return 0;
+	}
+	if (!strcmp(key, "poll-us")) {
+		if (parse_uint(v, 0, 1000, &n))
+			return set_err(err, -EINVAL,
+				       "poll-us: must be a number from 0 to 1000");
+		cfg->poll_us = (unsigned int)n;
 		return 0;
 	}
 	if (!strcmp(key, "mac")) {

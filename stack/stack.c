@@ -75,6 +75,15 @@ void un_log(const struct usernat *un, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/** un_now_ns() - CLOCK_MONOTONIC in nanoseconds (vDSO: no system call) */
+static int64_t un_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t un_now_ms(void)
 {
 	struct timespec ts;
@@ -765,14 +774,53 @@ static void un_dispatch(struct usernat *un, const struct epoll_event *ev,
  */
 int usernat_wait(struct usernat *un, int timeout_ms)
 {
+	int64_t max_ns = (int64_t)un->cfg.poll_us * 1000, start = 0, now;
 	struct epoll_event ev[64];
-	int n;
+	int n = 0;
 
-	n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), timeout_ms);
+	if (timeout_ms && max_ns) {
+		/* poll first: a wake-up costs more than a few empty looks
+		 * when the next event is microseconds away */
+		now = start = un_now_ns();
+		while (now - start < un->poll_ns &&
+		       !(n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), 0)))
+			now = un_now_ns();
+		if (n > 0)
+			UN_COUNT(un, poll_hits);
+	}
+	if (!n)
+		n = epoll_wait(un->epfd, ev, G_N_ELEMENTS(ev), timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (start)
+		un->poll_ns = un_poll_adapt(un->poll_ns, max_ns,
+					    un_now_ns() - start);
 	un_dispatch(un, ev, n);
 	return n;
+}
+
+/**
+ * un_poll_adapt() - The next polling window of usernat_wait(), after an
+ * event came @waited_ns after the wait began, the window being @poll_ns
+ *
+ * The policy of QEMU's IOThread polling (util/aio-posix.c): an event
+ * within the window leaves it as it is; one later, but within @max_ns,
+ * doubles it (from UN_POLL_NS_START), so the window grows to cover the
+ * gaps of a request-response exchange; one later than @max_ns halves it
+ * (QEMU drops it to 0), so an idle or slow instance soon sleeps at once
+ * and polls no more, while one late event doesn't undo what the steady
+ * exchange learned.  Below UN_POLL_NS_START it is 0.
+ * Return: the new window, 0 to @max_ns
+ */
+int64_t un_poll_adapt(int64_t poll_ns, int64_t max_ns, int64_t waited_ns)
+{
+	if (waited_ns <= poll_ns)
+		return poll_ns;
+	if (waited_ns > max_ns)
+		return poll_ns / 2 < UN_POLL_NS_START ? 0 : poll_ns / 2;
+	if (!poll_ns)
+		return MIN(UN_POLL_NS_START, max_ns);
+	return MIN(poll_ns * 2, max_ns);
 }
 
 /** usernat_service() - Handle pending host-side events, without blocking */

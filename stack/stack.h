@@ -38,6 +38,7 @@
 #define UN_COUNTERS(X)							\
 	X(frames_in, "frames received from guests")			\
 	X(frames_out, "frames sent toward guests")			\
+	X(poll_hits, "wake-ups found by polling, without sleeping")	\
 	X(bytes_in, "bytes received from guests")			\
 	X(bytes_out, "bytes sent toward guests")			\
 	X(not_for_us, "frames for another station (ignored)")		\
@@ -157,6 +158,7 @@ struct usernat_config {
 	uint32_t dhcp_end;	/* last address in the DHCP pool, inclusive */
 	bool gw_set, dns_set, start_set, end_set;	/* given explicitly */
 	unsigned int mtu;
+	unsigned int poll_us;	/* adaptive polling, at most (un_poll_adapt()) */
 	uint8_t mac[ETH_ALEN];	/* our (gateway and DNS) MAC address */
 	bool dhcp;		/* serve DHCP */
 	bool map_host_loopback;	/* gateway address reaches host 127.0.0.1 */
@@ -213,6 +215,7 @@ struct usernat {
 	 * otherwise (checked against the frame already); see un_rx_csum_ok() */
 	const struct usernat_offload *rx_off;
 	int epfd;			/* host-side events of this instance */
+	int64_t poll_ns;		/* usernat_wait() polls this long */
 	int timerfd;			/* housekeeping tick */
 	int log_level;
 	uint64_t ctr[UN_CTR_MAX];
@@ -260,6 +263,10 @@ void un_log(const struct usernat *un, int level, const char *fmt, ...)
 	} while (0)
 
 int64_t un_now_ms(void);
+
+#define UN_POLL_US_DEFAULT	50	/* poll-us */
+#define UN_POLL_NS_START	4000	/* the first window, as QEMU's */
+int64_t un_poll_adapt(int64_t poll_ns, int64_t max_ns, int64_t waited_ns);
 const char *un_ip4_str(uint32_t addr, char buf[16]);
 const char *un_mac_str(const uint8_t *mac, char buf[18]);
 

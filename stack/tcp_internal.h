@@ -25,6 +25,7 @@
 #define TCP_RTO_MAX		60000	/* RFC 6298 2.5 */
 #define TCP_PTO_MIN		10	/* tail loss probe, at least (RFC 8985) */
 #define TCP_DELACK_MAX		200	/* a guest's delayed ACK, at most */
+#define TCP_DELACK		2	/* ours, for less than 2 MSS of data */
 #define TCP_MAX_RETRIES		15	/* consecutive timeouts, then reset */
 #define TCP_GIVE_UP_MS		120000	/* ... or this long without progress */
 #define TCP_SYN_RETRIES		5	/* SYN-ACKs to a silent guest */
@@ -85,6 +86,10 @@ enum tcp_state {
 #define TF_V6		0x800000 /* an IPv6 connection (addresses not mapped) */
 #define TF_DRAINED	0x1000000 /* read all the socket had since this batch's
 				   * epoll_wait() (tcp_mark_drained()) */
+#define TF_DELACK	0x2000000 /* an ACK waits until delack_at for data
+				   * to ride on (tcp_ack_due()) */
+#define TF_EMPTY	0x4000000 /* the last peek found nothing past SND.NXT,
+				   * and no EPOLLIN came since */
 
 #define TCP_DRAINED_MAX	32	/* TF_DRAINED connections per batch */
 
@@ -121,6 +126,7 @@ struct tcp_conn {
 	uint32_t rtx_next;		/* recovery: resent up to here */
 	uint32_t sacked[TCP_SACK_BLOCKS][2];	/* guest's SACKs, sorted */
 	uint8_t nsacked;
+	uint32_t delack_at;		/* TF_DELACK deadline, ms (low 32) */
 
 	/* guest -> host */
 	uint32_t rcv_nxt;		/* next byte expected from the guest */
@@ -304,6 +310,17 @@ int tcp_epoll_events(struct usernat *un, struct tcp_conn *c, bool add,
 		     bool in);
 uint32_t tcp_iss(const struct un_tcp *t, const struct tcp_conn *c);
 int64_t tcp_now(void);
+
+/**
+ * tcp_delack_deadline() - When @c's delayed ACK (TF_DELACK) is due, on the
+ * tcp_now() clock (delack_at keeps its low 32 bits, within 2^31 ms of now)
+ */
+static inline int64_t tcp_delack_deadline(const struct tcp_conn *c)
+{
+	int64_t now = tcp_now();
+
+	return now + (int32_t)(c->delack_at - (uint32_t)now);
+}
 
 /* tcp_in.c: segments from guests */
 void tcp_syn_options(struct usernat *un, struct pkt opts,

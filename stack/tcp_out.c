@@ -194,7 +194,7 @@ static void tcp_emit_off(struct usernat *un, struct tcp_conn *c,
 	}
 	if (flags & TCP_ACK) {
 		c->rcv_acked = c->rcv_nxt;
-		c->flags &= ~TF_ACK_DUE;
+		c->flags &= ~(TF_ACK_DUE | TF_DELACK);
 	}
 	if (!off)
 		tcp_ip_send(un, c->mac, c->daddr, c->gaddr, tcp_is_v6(c),
@@ -636,8 +636,13 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 			tcp_window_blocked(un, c);
 			return 0;
 		}
+		/* all read, nothing resent, no EPOLLIN since: the socket has
+		 * nothing new, save the peek (a guest ACK lands here) */
+		if ((c->flags & TF_EMPTY) && c->snd_nxt == c->snd_max)
+			return 0;
 		n = tcp_peek_at(un, c, c->snd_nxt, buf, room);
 		if (n == -EAGAIN) {
+			c->flags |= TF_EMPTY;
 			tcp_mark_drained(un, c);
 			return 0;
 		}
@@ -650,6 +655,7 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 		}
 		tcp_send_data(un, c, buf, (size_t)n);
 		if ((uint32_t)n < room && !(c->flags & TF_HOST_RDHUP)) {
+			c->flags |= TF_EMPTY;
 			tcp_mark_drained(un, c);
 			return 0;	/* drained: wait for the next edge */
 		}
@@ -864,6 +870,8 @@ static bool tcp_tail_probe(struct usernat *un, struct tcp_conn *c,
  */
 void tcp_timeout(struct usernat *un, struct tcp_conn *c, int64_t now)
 {
+	if ((c->flags & TF_DELACK) && tcp_delack_deadline(c) <= now)
+		tcp_send_ack(un, c, true);	/* no data came to carry it */
 	if (c->rto_at && c->rto_at <= now) {
 		switch (c->state) {
 		case TCP_ST_CONNECTING:

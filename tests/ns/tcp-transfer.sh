@@ -332,6 +332,18 @@ tap_diag "counters: $(grep -E 'stat (tcp_|drop_tcp)' "$LOG" | grep -v ' 0$' | se
 	tap_ok "no connection left open" ||
 	tap_fail "no connection left open" "tcp_active $(usernat_stat "$LOG" tcp_active)"
 
+# Adaptive polling (--poll-us, default 50): it caught wake-ups while the
+# traffic flowed, and an idle usernat sleeps (utime + stime in clock ticks)
+hits=$(usernat_stat "$LOG" poll_hits)
+[ "${hits:-0}" -gt 0 ] && tap_ok "events found by polling during the transfers ($hits)" ||
+	tap_fail "events found by polling during the transfers: poll_hits is '$hits'"
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+t0=$(cpu_ticks "$UN_PID")
+sleep 2
+t1=$(cpu_ticks "$UN_PID")
+[ $((t1 - t0)) -le 4 ] && tap_ok "idle: no polling, $((t1 - t0)) clock ticks of CPU in 2 s" ||
+	tap_fail "idle: no polling" "$((t1 - t0)) clock ticks of CPU in 2 s (CLK_TCK $(getconf CLK_TCK))"
+
 # --- a lossy link of our own: relay between a second tap and usernat's
 # stream socket, dropping and reordering TCP frames both ways -------------
 cat >"$W/relay.py" <<'EOF'

@@ -100,6 +100,7 @@ static void test_bad_values(void)
 		{ "log-level", "loud" },  { "no-dhcp", "yes" },
 		{ "max-half-open-total", "0" }, { "max-icmp-ids", "0" },
 		{ "max-icmp-ids-per-guest", "x" }, { "max-leases", "-1" },
+		{ "poll-us", "1001" },	  { "poll-us", "5us" },
 		{ "frobnicate", "1" },
 	};
 	struct usernat_config *cfg = usernat_config_new();

@@ -893,6 +893,57 @@ static void test_interactive_close(void)
 	tconn_fini(&t);
 }
 
+/* Our ACK for less than two segments of guest data waits TCP_DELACK (2 ms)
+ * for data to ride on; two full segments are ACKed by the flush */
+static void test_delayed_ack(void)
+{
+	static char big[2 * MSS];
+	struct tconn t;
+	struct seg s;
+	char buf[2 * MSS];
+	gint64 t0;
+
+	tconn_init(&t, NULL);
+	establish(&t, 7);
+	drain(&t, 20);
+	/* the answer is in the host socket by the flush: it carries the ACK */
+	g_assert_cmpint(send(t.afd, "a", 1, 0), ==, 1);
+	gsend(&t, t.gseq, 0x18, "q", 1);
+	t.gseq++;
+	usernat_flush(t.un);
+	g_assert_false(next_seg(&t, &s, 0));	/* no pure ACK */
+	expect_seg(&t, &s, 1000);
+	g_assert_cmpmem(s.data, s.len, "a", 1);
+	g_assert_cmpuint(s.ack, ==, t.gseq);
+	t.rnxt++;
+	host_read(&t, buf, 1);
+	g_assert_cmpint(buf[0], ==, 'q');
+
+	/* no answer: the ACK goes alone, after the delay */
+	t0 = g_get_monotonic_time();
+	gsend(&t, t.gseq, 0x18, "r", 1);
+	t.gseq++;
+	usernat_flush(t.un);
+	g_assert_false(next_seg(&t, &s, 0));
+	expect_seg(&t, &s, 1000);
+	g_assert_cmpuint(s.len, ==, 0);
+	g_assert_cmpuint(s.ack, ==, t.gseq);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 1000);
+	host_read(&t, buf, 1);
+
+	/* two full segments: ACKed at once */
+	memset(big, 'b', sizeof(big));
+	gsend(&t, t.gseq, 0x10, big, MSS);
+	gsend(&t, t.gseq + MSS, 0x18, big + MSS, MSS);
+	t.gseq += 2 * MSS;
+	usernat_flush(t.un);
+	g_assert_true(next_seg(&t, &s, 0));
+	g_assert_cmpuint(s.len, ==, 0);
+	g_assert_cmpuint(s.ack, ==, t.gseq);
+	host_read(&t, buf, 2 * MSS);
+	tconn_fini(&t);
+}
+
 /* A SYN to a port nobody listens on: RST|ACK acknowledging the SYN */
 static void test_refused(void)
 {
@@ -1979,6 +2030,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/tcp/fin-guest-first", test_fin_guest_first);
 	g_test_add_func("/tcp/fin-host-first", test_fin_host_first);
 	g_test_add_func("/tcp/interactive-close", test_interactive_close);
+	g_test_add_func("/tcp/delayed-ack", test_delayed_ack);
 	g_test_add_func("/tcp/refused", test_refused);
 	g_test_add_func("/tcp/no-flow", test_no_flow);
 	g_test_add_func("/tcp/malformed", test_malformed);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "stack.h"
 
 /* What a watch callback saw; @then runs once from the callback */
 struct seen {
@@ -143,11 +144,74 @@ static void test_stale_event(void)
 	capture_clear(&cap);
 }
 
+/* usernat_wait()'s polling window: grows by doubling while events come
+ * within poll-us, stays while they come within it, halves down to 0 when
+ * they come later */
+static void test_poll_adapt(void)
+{
+	const int64_t max = 50000;
+
+	g_assert_cmpint(un_poll_adapt(0, max, 20000), ==, UN_POLL_NS_START);
+	g_assert_cmpint(un_poll_adapt(4000, max, 20000), ==, 8000);
+	g_assert_cmpint(un_poll_adapt(32000, max, 40000), ==, max);
+	g_assert_cmpint(un_poll_adapt(max, max, 30000), ==, max);
+	g_assert_cmpint(un_poll_adapt(16000, max, 10000), ==, 16000);
+	g_assert_cmpint(un_poll_adapt(max, max, 1000000), ==, max / 2);
+	g_assert_cmpint(un_poll_adapt(6000, max, 1000000), ==, 0);
+	g_assert_cmpint(un_poll_adapt(0, max, 1000000), ==, 0);
+	g_assert_cmpint(un_poll_adapt(0, 2000, 1500), ==, 2000);
+}
+
+/* An event already there is found by polling (counted in poll_hits),
+ * without sleeping; waits that time out shrink the window to nothing;
+ * poll-us=0 never polls */
+static void test_poll(void)
+{
+	static const char *const off[] = { "poll-us", "0", NULL };
+	struct capture cap;
+	struct usernat *un = test_instance(&cap, NULL);
+	struct seen s = { 0 };
+	int p[2], i;
+	char c;
+
+	make_pipe(p);
+	g_assert_cmpint(usernat_watch(un, p[0], EPOLLIN, seen_fn, &s), ==, 0);
+	un->poll_ns = 40000;
+	g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+	g_assert_cmpint(usernat_wait(un, 1000), >=, 1);
+	g_assert_cmpint(s.calls, ==, 1);
+	g_assert_cmpuint(usernat_stat(un, "poll_hits"), ==, 1);
+	g_assert_cmpint(un->poll_ns, ==, 40000);	/* found in the window */
+	g_assert_cmpint(read(p[0], &c, 1), ==, 1);
+	for (i = 0; i < 5 && un->poll_ns; i++)	/* idle: 40, 20, 10, 5, 0 µs */
+		g_assert_cmpint(usernat_wait(un, 5), >=, 0);
+	g_assert_cmpint(un->poll_ns, ==, 0);
+	g_assert_cmpint(i, ==, 4);
+	usernat_unwatch(un, p[0]);
+	usernat_free(un);
+	capture_clear(&cap);
+
+	un = test_instance(&cap, off);
+	g_assert_cmpint(usernat_watch(un, p[0], EPOLLIN, seen_fn, &s), ==, 0);
+	un->poll_ns = 40000;
+	g_assert_cmpint(write(p[1], "x", 1), ==, 1);
+	g_assert_cmpint(usernat_wait(un, 1000), >=, 1);
+	g_assert_cmpint(s.calls, ==, 2);
+	g_assert_cmpuint(usernat_stat(un, "poll_hits"), ==, 0);
+	usernat_unwatch(un, p[0]);
+	close(p[0]);
+	close(p[1]);
+	usernat_free(un);
+	capture_clear(&cap);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/watch/watch-unwatch", test_watch_unwatch);
 	g_test_add_func("/watch/rewatch", test_rewatch);
 	g_test_add_func("/watch/stale-event", test_stale_event);
+	g_test_add_func("/watch/poll-adapt", test_poll_adapt);
+	g_test_add_func("/watch/poll", test_poll);
 	return g_test_run();
 }
