@@ -22,13 +22,14 @@
 # Real-guest harness ("guest"): the test guest (tests/guest/run-guest.sh,
 # QEMU TCG) runs iperf3 -c (the host's binary and libraries, copied in) both
 # ways against a server on 127.0.0.1, BENCH_GUEST_IPERF_REPS (3) runs of
-# BENCH_GUEST_IPERF_SECS (3) s each way; then downloads GET /blob and uploads (POST /upload, base64 text)
-# BENCH_GUEST_MB MiB from tests/lib/httpd.py, REPS times in one boot, md5
+# BENCH_GUEST_IPERF_SECS (3) s each way; then downloads GET /blob and
+# uploads (POST /upload, base64 text) BENCH_GUEST_MB MiB from
+# tests/lib/httpd.py, BENCH_GUEST_REPS (3) times in one boot, md5
 # checked both ways, timed inside the guest; over -netdev user (libslirp in
 # QEMU), passt's stream socket, and usernat's stream socket, VDE switch,
 # in-QEMU plugin and vhost-user.  Every backend at MTU 1500.
 #
-# Each figure is the median of BENCH_REPS (5) repetitions, except the
+# Each namespace figure is the median of BENCH_REPS (5) repetitions, except the
 # scale run's opening time and memory (one run of 10,000 connections).
 # Nothing leaves the machine: servers are on 127.0.0.1, guests are a
 # namespace of our own or a QEMU guest, and no name is resolved.
@@ -61,6 +62,7 @@ HOLD_LIMIT=${BENCH_HOLD_LIMIT:-150}
 GUEST_MB=${BENCH_GUEST_MB:-32}
 GUEST_IPERF_SECS=${BENCH_GUEST_IPERF_SECS:-3}
 GUEST_IPERF_REPS=${BENCH_GUEST_IPERF_REPS:-3}
+GUEST_REPS=${BENCH_GUEST_REPS:-3}
 NS_MTUS=${BENCH_NS_MTUS:-1500 9000}
 NS_SCALE=${BENCH_NS_SCALE:-1}
 NS_RR=${BENCH_NS_RR:-1}
@@ -449,7 +451,7 @@ if command -v iperf3 >/dev/null; then
 		done
 	done
 fi
-for i in \$(seq $REPS); do
+for i in \$(seq $GUEST_REPS); do
 	# the same download into /dev/null: what the network path carries
 	# when the guest doesn't also write 32 MiB to its tmpfs (unchecked)
 	a=\$(cs); wget -q -O /dev/null http://10.0.2.2:$2/blob && b=\$(cs) &&
@@ -722,7 +724,7 @@ report() {
 		echo "vhost-user's NIC without MSI-X (vectors=0: QEMU 7.2 crashes under TCG);"
 		echo "vhost-user negotiates checksum offload and TSO both ways (the stream socket"
 		echo "has no virtio-net header, so the guest segments and checksums itself)."
-		echo "$GUEST_ROUNDS boot(s) per backend, interleaved, $REPS transfers each way per boot."
+		echo "$GUEST_ROUNDS boot(s) per backend, interleaved, $GUEST_IPERF_REPS iperf3 runs and $GUEST_REPS wget transfers each way per boot."
 		echo
 	fi
 	if [ ${#NOTES[@]} -gt 0 ]; then
