@@ -630,15 +630,17 @@ void tcp_soon(struct usernat *un, struct tcp_conn *c, uint32_t what)
 /**
  * tcp_mark_drained() - A read of @c's host socket found nothing more
  * (tcp_data_to_guest()): an EPOLLIN that the current batch of events
- * reports for it is stale, see tcp_sock_ready()
+ * reports for it is stale, see tcp_sock_ready(); and until an EPOLLIN
+ * comes, a guest ACK needs no peek (TF_EMPTY)
  *
- * Remembered for TCP_DRAINED_MAX connections per batch; past that, their
- * events are read as before (an EAGAIN at worst).
+ * The batch's part is remembered for TCP_DRAINED_MAX connections; past
+ * that, their events are read as before (an EAGAIN at worst).
  */
 void tcp_mark_drained(struct usernat *un, struct tcp_conn *c)
 {
 	struct un_tcp *t = un->tcp;
 
+	c->flags |= TF_EMPTY;
 	if ((c->flags & TF_DRAINED) || t->ndrained >= TCP_DRAINED_MAX)
 		return;
 	c->flags |= TF_DRAINED;

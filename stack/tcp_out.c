@@ -642,7 +642,6 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 			return 0;
 		n = tcp_peek_at(un, c, c->snd_nxt, buf, room);
 		if (n == -EAGAIN) {
-			c->flags |= TF_EMPTY;
 			tcp_mark_drained(un, c);
 			return 0;
 		}
@@ -655,7 +654,6 @@ int tcp_data_to_guest(struct usernat *un, struct tcp_conn *c)
 		}
 		tcp_send_data(un, c, buf, (size_t)n);
 		if ((uint32_t)n < room && !(c->flags & TF_HOST_RDHUP)) {
-			c->flags |= TF_EMPTY;
 			tcp_mark_drained(un, c);
 			return 0;	/* drained: wait for the next edge */
 		}

@@ -26,6 +26,7 @@ expect_usage_error "bad log level" "log-level" --log-level shouty
 expect_usage_error "reversed DHCP range" "DHCP range" --dhcp-start 10.0.2.200 --dhcp-end 10.0.2.100
 expect_usage_error "two transports" "one of" --vde ptp:///tmp/x --socket /tmp/y
 expect_usage_error "stray argument" "unexpected argument" banana
+expect_usage_error "poll-us out of range" "poll-us" --poll-us 5000
 expect_usage_error "bad DNS upstream" "dns-upstream" --dns-upstream 1.2.3.4:99999
 expect_usage_error "value given to a flag (--restrict=no)" "takes no value" --restrict=no
 expect_usage_error "value given to a flag (--no-dhcp=1)" "takes no value" --no-dhcp=1
